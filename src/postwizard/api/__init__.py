@@ -1,0 +1,1 @@
+"""What every endpoint shares: error rendering, pagination, request limits."""

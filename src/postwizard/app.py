@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, middleware, and the resources it holds while running."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from postwizard import __version__
+from postwizard.api.errors import install_error_handlers
+from postwizard.api.middleware import BodySizeLimit
+from postwizard.api.openapi import install_openapi
+from postwizard.auth.csrf import CsrfProtection
+from postwizard.auth.login_throttle import LoginThrottle
+from postwizard.auth.router import router as auth_router
+from postwizard.config import Settings, get_settings
+from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.observability.health import router as health_router
+from postwizard.observability.http import RequestObservability
+from postwizard.observability.logging import configure_logging
+from postwizard.realtime.bus import create_bus
+from postwizard.realtime.router import router as realtime_router
+from postwizard.web.spa import spa_router
+from postwizard.workspaces.router import router as workspaces_router
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(auth_router)
+    router.include_router(workspaces_router)
+    router.include_router(realtime_router)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: from the environment). The database must be migrated."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.bus.start()
+        try:
+            yield
+        finally:
+            await app.state.bus.stop()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="PostWizard",
+        version=__version__,
+        summary="Self-hosted social media manager: compose, schedule, publish exactly once, measure.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    settings.resolved_secret_key()  # fail at start, not at first login, if the key is unusable
+    app.state.settings = settings
+    app.state.engine = create_engine(settings.effective_database_url)
+    app.state.session_factory = create_session_factory(app.state.engine)
+    app.state.bus = create_bus(settings.redis_url)
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+
+    install_error_handlers(app)
+    install_openapi(app)
+    app.include_router(health_router)
+    app.include_router(api_router())
+    app.include_router(spa_router())
+
+    # Added innermost first: observability wraps everything, so refused requests are logged too.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CsrfProtection, secure_cookie=settings.is_https)
+    app.add_middleware(RequestObservability)
+    return app

@@ -1,0 +1,1 @@
+"""Users, login sessions, API tokens, CSRF and the caller's identity."""

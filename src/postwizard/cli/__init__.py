@@ -1,0 +1,1 @@
+"""The `postwizard` command."""

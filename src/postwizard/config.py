@@ -1,0 +1,113 @@
+"""Settings, read from `POSTWIZARD_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from examples; starting with one of these would make every session forgeable.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "changethis", "secret", "secret-key", "your-secret-key", "replace-me"}
+)
+MIN_SECRET_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # JSON unless stdout is a terminal
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    """Everything PostWizard can be told; each field is one `POSTWIZARD_<NAME>` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="POSTWIZARD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite database, media and the generated secret key live.")
+    database_url: str = Field(default="", description="Empty: SQLite file in the data dir. Scale-out: postgresql+asyncpg://user:pass@host/db.")
+    redis_url: str = Field(default="", description="Empty: events stay in-process. Set (redis://...) when running several processes.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="The address people and networks reach PostWizard at (OAuth redirects, invitation links).")
+    secret_key: SecretStr = Field(default=SecretStr(""), description="Signs sessions and encrypts credentials. Empty: generated into the data dir on first run.")
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto, json (ECS fields, for ELK) or console.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    embedded_worker: bool = Field(default=True, description="Whether `serve` runs the background worker in the same process.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body accepted.")
+    session_days: int = Field(default=30, ge=1, description="How long a login lasts.")
+    login_attempts_per_minute: int = Field(default=5, ge=1, description="Failed logins allowed per email and per address each minute.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return level
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
+        check_secret(value.get_secret_value(), source="POSTWIZARD_SECRET_KEY")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'postwizard.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def is_https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or the one generated into the data dir on first run."""
+        configured = self.secret_key.get_secret_value()
+        if configured:
+            return configured
+        return load_or_create_secret_file(self.data_dir / SECRET_KEY_FILE)
+
+
+def check_secret(value: str, *, source: str) -> None:
+    """Refuse secrets that are known placeholders or too short to be safe (empty means "generate")."""
+    if not value:
+        return
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(f"{source} is a placeholder; set a random value (e.g. `openssl rand -hex 32`) or leave it empty")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{source} must be at least {MIN_SECRET_LENGTH} characters long")
+
+
+def load_or_create_secret_file(path: Path) -> str:
+    """Read the instance secret, creating it with mode 0600 the first time."""
+    if path.exists():
+        value = path.read_text().strip()
+        check_secret(value, source=str(path))
+        return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not write different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return load_or_create_secret_file(path)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""Liveness, readiness and the Prometheus endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from postwizard.observability.metrics import REGISTRY
+from postwizard.realtime.bus import EventBus
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up and answering."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "A dependency is down."}})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: the database (and Redis, when configured) answer."""
+    checks: dict[str, Any] = {}
+    engine: AsyncEngine = request.app.state.engine
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:  # any failure means "not ready"; the reason goes in the answer
+        checks["database"] = f"error: {type(error).__name__}"
+    if request.app.state.settings.redis_url:
+        bus: EventBus = request.app.state.bus
+        try:
+            await bus.ping()
+            checks["redis"] = "ok"
+        except Exception as error:  # same: report, don't raise
+            checks["redis"] = f"error: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus metrics in the text exposition format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""The event bus (in-process or Redis) and the Server-Sent Events stream to browsers."""

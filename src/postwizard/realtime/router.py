@@ -1,0 +1,40 @@
+"""Server-Sent Events: a workspace's live events for the browser."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from sse_starlette import EventSourceResponse
+
+from postwizard.realtime.bus import EventBus
+from postwizard.workspaces.dependencies import ViewerAccess
+
+router = APIRouter(tags=["realtime"])
+
+KEEPALIVE_S = 15
+
+
+@router.get(
+    "/workspaces/{workspace_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}},
+)
+async def workspace_events(
+    request: Request,
+    access: ViewerAccess,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """Live events of the workspace. Sends `ready` on connect; after a reconnect the browser's
+    `Last-Event-ID` replays what it missed (recent events only)."""
+    bus: EventBus = request.app.state.bus
+    workspace_id = access.workspace.id
+
+    async def stream() -> AsyncIterator[dict[str, Any]]:
+        yield {"event": "ready", "data": json.dumps({"workspace_id": str(workspace_id)})}
+        async for event in bus.subscribe(workspace_id, last_event_id):
+            yield {"event": event.type, "id": event.id, "data": json.dumps(event.data, default=str)}
+
+    return EventSourceResponse(stream(), ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})

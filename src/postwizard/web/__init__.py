@@ -1,0 +1,1 @@
+"""Serves the built single-page app (SvelteKit, adapter-static) at `/`."""
