@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from postwizard import __version__
 from postwizard.api.errors import install_error_handlers
@@ -24,15 +24,7 @@ from postwizard.realtime.router import router as realtime_router
 from postwizard.web.spa import spa_router
 from postwizard.workspaces.router import router as workspaces_router
 
-API_PREFIX = "/api/v1"
-
-
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
-    router.include_router(auth_router)
-    router.include_router(workspaces_router)
-    router.include_router(realtime_router)
-    return router
+API_ROUTERS = (auth_router, workspaces_router, realtime_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health_router)
-    app.include_router(api_router())
+    for router in API_ROUTERS:
+        app.include_router(router)
     app.include_router(spa_router())
 
     # Added innermost first: observability wraps everything, so refused requests are logged too.

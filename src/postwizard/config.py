@@ -16,7 +16,7 @@ PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "changethis", "secret", "secret-key", "your-secret-key", "replace-me"}
 )
 MIN_SECRET_LENGTH = 32
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 
 
 class LogFormat(StrEnum):
@@ -30,19 +30,42 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="POSTWIZARD_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Where the SQLite database, media and the generated secret key live.")
-    database_url: str = Field(default="", description="Empty: SQLite file in the data dir. Scale-out: postgresql+asyncpg://user:pass@host/db.")
-    redis_url: str = Field(default="", description="Empty: events stay in-process. Set (redis://...) when running several processes.")
-    public_url: str = Field(default="http://127.0.0.1:8000", description="The address people and networks reach PostWizard at (OAuth redirects, invitation links).")
-    secret_key: SecretStr = Field(default=SecretStr(""), description="Signs sessions and encrypts credentials. Empty: generated into the data dir on first run.")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the SQLite database, media and the generated secret key live.",
+    )
+    database_url: str = Field(
+        default="",
+        description="Empty: SQLite file in the data dir. Scale-out: postgresql+asyncpg://user:pass@host/db.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Empty: events stay in-process. Set (redis://...) when running several processes.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people and networks reach PostWizard at (OAuth redirects, invitation links).",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The instance secret (encrypts stored network credentials). Empty: generated into the data dir (mode 0600) on first run.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
-    log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto, json (ECS fields, for ELK) or console.")
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO, description="auto, json (ECS fields, for ELK) or console."
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
-    embedded_worker: bool = Field(default=True, description="Whether `serve` runs the background worker in the same process.")
-    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body accepted.")
+    embedded_worker: bool = Field(
+        default=True, description="Whether `serve` runs the background worker in the same process."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest JSON request body accepted."
+    )
     session_days: int = Field(default=30, ge=1, description="How long a login lasts.")
-    login_attempts_per_minute: int = Field(default=5, ge=1, description="Failed logins allowed per email and per address each minute.")
+    login_attempts_per_minute: int = Field(
+        default=5, ge=1, description="Failed logins allowed per email and per address each minute."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -85,7 +108,9 @@ def check_secret(value: str, *, source: str) -> None:
     if not value:
         return
     if value.strip().lower() in PLACEHOLDER_SECRETS:
-        raise ValueError(f"{source} is a placeholder; set a random value (e.g. `openssl rand -hex 32`) or leave it empty")
+        raise ValueError(
+            f"{source} is a placeholder; set a random value (e.g. `openssl rand -hex 32`) or leave it empty"
+        )
     if len(value) < MIN_SECRET_LENGTH:
         raise ValueError(f"{source} must be at least {MIN_SECRET_LENGTH} characters long")
 

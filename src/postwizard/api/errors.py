@@ -47,7 +47,9 @@ def _field_name(location: tuple[int | str, ...]) -> str:
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, PostWizardError)
-    return json_error_response(error.status_code, error.code, error.message, error.fields, error.headers)
+    return json_error_response(
+        error.status_code, error.code, error.message, error.fields, error.headers
+    )
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -56,7 +58,9 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     if any(problem.get("type") == "json_invalid" for problem in problems):
         detail = next(p for p in problems if p.get("type") == "json_invalid")
         reason = detail.get("ctx", {}).get("error", "malformed")
-        return json_error_response(400, "invalid_json", f"The request body is not valid JSON ({reason}).")
+        return json_error_response(
+            400, "invalid_json", f"The request body is not valid JSON ({reason})."
+        )
     fields = []
     for problem in problems:
         message = str(problem.get("msg", "invalid"))
@@ -64,7 +68,9 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
             message = "unknown field; remove it"
         fields.append({"field": _field_name(tuple(problem.get("loc", ()))), "message": message})
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:3])
-    return json_error_response(422, "validation_error", f"Some fields are not valid — {summary}.", fields)
+    return json_error_response(
+        422, "validation_error", f"Some fields are not valid — {summary}.", fields
+    )
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
@@ -75,14 +81,19 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
         message = "There is nothing at this address."
     if error.status_code == 405:
         message = "This address does not accept that method."
-    return json_error_response(error.status_code, code, message, headers=error.headers)
+    headers = dict(error.headers) if error.headers else None
+    return json_error_response(error.status_code, code, message, headers=headers)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     route = getattr(request.scope.get("route"), "path", "unmatched")
     HTTP_EXCEPTIONS.labels(route).inc()
     log.exception("unhandled error", path=request.url.path)
-    return json_error_response(500, "internal_error", "Something went wrong on our side; the error was logged with this request's id.")
+    return json_error_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side; the error was logged with this request's id.",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -27,17 +27,24 @@ class ErrorResponse(BaseModel):
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
 
 
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        spec = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         for model in (ErrorField, ErrorDetail, ErrorResponse):
-            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas[model.__name__] = model.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
         for path, operations in spec.get("paths", {}).items():
@@ -45,7 +52,9 @@ def install_openapi(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 if path.startswith("/api/"):
-                    responses["4XX"] = _error_response("The request was refused; `error.message` says why.")
+                    responses["4XX"] = _error_response(
+                        "The request was refused; `error.message` says why."
+                    )
         app.openapi_schema = spec
         return spec
 

@@ -35,7 +35,9 @@ class PageParams:
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many items to return.")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="How many items to return.")
+    ] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> PageParams:
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
@@ -52,16 +54,20 @@ def decode_cursor(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise PostWizardError(
-            "The cursor is not one this API handed out; start again without it.",
-            code="invalid_cursor",
-            fields=[{"field": "cursor", "message": "not a valid cursor"}],
-        ) from None
+        raise _invalid_cursor() from None
+
+
+def _invalid_cursor() -> PostWizardError:
+    return PostWizardError(
+        "The cursor is not one this API handed out; start again without it.",
+        code="invalid_cursor",
+        fields=[{"field": "cursor", "message": "not a valid cursor"}],
+    )
 
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[Row]],
+    statement: Select[Row],
     key: InstrumentedAttribute[Any],
     params: PageParams,
 ) -> tuple[Sequence[Row], str | None]:
@@ -70,7 +76,7 @@ async def paginate(
         try:
             after = key.type.python_type(params.after)
         except (ValueError, TypeError):
-            decode_cursor("!")  # raises the same error as an undecodable cursor
+            raise _invalid_cursor() from None
         statement = statement.where(key > after)
     rows = (await session.scalars(statement.order_by(key).limit(params.limit + 1))).all()
     if len(rows) <= params.limit:

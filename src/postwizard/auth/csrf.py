@@ -49,7 +49,9 @@ class CsrfProtection:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 attributes = "Path=/; SameSite=Lax" + ("; Secure" if self.secure_cookie else "")
-                MutableHeaders(scope=message).append("set-cookie", f"{CSRF_COOKIE}={new_token}; {attributes}")
+                MutableHeaders(scope=message).append(
+                    "set-cookie", f"{CSRF_COOKIE}={new_token}; {attributes}"
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

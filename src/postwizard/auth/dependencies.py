@@ -21,10 +21,14 @@ async def optional_caller(request: Request, session: DbSession) -> Caller | None
     if authorization is not None:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise Unauthenticated("Send the token as `Authorization: Bearer <token>`.", code="invalid_token")
+            raise Unauthenticated(
+                "Send the token as `Authorization: Bearer <token>`.", code="invalid_token"
+            )
         caller = await service.caller_from_bearer(session, secret.strip())
         if caller is None:
-            raise Unauthenticated("The API token is invalid, expired or revoked.", code="invalid_token")
+            raise Unauthenticated(
+                "The API token is invalid, expired or revoked.", code="invalid_token"
+            )
         return caller
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
+from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
 from postwizard.auth import repository, schemas, service
 from postwizard.auth.dependencies import SESSION_COOKIE, CurrentCaller, OptionalCaller
@@ -17,7 +18,7 @@ from postwizard.errors import Conflict, RateLimited, Unauthenticated
 from postwizard.workspaces import service as workspaces_service
 from postwizard.workspaces.schemas import InvitationPreview
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix=API_PREFIX, tags=["auth"])
 
 
 def _settings(request: Request) -> Settings:
@@ -38,9 +39,13 @@ def _set_session_cookie(request: Request, response: Response, secret: str) -> No
     )
 
 
-async def _sign_in(request: Request, response: Response, session: DbSession, user: User) -> schemas.Me:
+async def _sign_in(
+    request: Request, response: Response, session: DbSession, user: User
+) -> schemas.Me:
     user_agent = request.headers.get("user-agent", "")
-    secret = await service.start_login(session, user, days=_settings(request).session_days, user_agent=user_agent)
+    secret = await service.start_login(
+        session, user, days=_settings(request).session_days, user_agent=user_agent
+    )
     _set_session_cookie(request, response, secret)
     return await service.describe(session, user)
 
@@ -52,17 +57,23 @@ async def setup_state(session: DbSession) -> schemas.SetupState:
 
 
 @router.post("/setup", status_code=status.HTTP_201_CREATED)
-async def setup(body: schemas.SetupRequest, request: Request, response: Response, session: DbSession) -> schemas.Me:
+async def setup(
+    body: schemas.SetupRequest, request: Request, response: Response, session: DbSession
+) -> schemas.Me:
     """Create the owner account and the first workspace, and sign in. Only possible once."""
     if await repository.any_user_exists(session):
         raise Conflict("PostWizard is already set up; sign in instead.", code="already_set_up")
-    user = await service.create_user(session, email=body.email, password=body.password, name=body.name)
+    user = await service.create_user(
+        session, email=body.email, password=body.password, name=body.name
+    )
     await workspaces_service.create_workspace(session, user, body.workspace_name)
     return await _sign_in(request, response, session, user)
 
 
 @router.post("/auth/login")
-async def login(body: schemas.LoginRequest, request: Request, response: Response, session: DbSession) -> schemas.Me:
+async def login(
+    body: schemas.LoginRequest, request: Request, response: Response, session: DbSession
+) -> schemas.Me:
     """Sign in with email and password; sets the session cookie. Failed attempts are rate-limited."""
     throttle: LoginThrottle = request.app.state.login_throttle
     keys = [f"email:{body.email.lower()}", f"ip:{request.client.host if request.client else '-'}"]
@@ -79,11 +90,15 @@ async def login(body: schemas.LoginRequest, request: Request, response: Response
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response, caller: OptionalCaller, session: DbSession) -> None:
+async def logout(
+    request: Request, response: Response, caller: OptionalCaller, session: DbSession
+) -> None:
     """End this browser's session (a no-op when not signed in)."""
     if caller is not None:
         await service.end_login(session, caller)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_settings(request).is_https)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_settings(request).is_https
+    )
 
 
 @router.get("/me")
@@ -93,29 +108,41 @@ async def me(caller: CurrentCaller, session: DbSession) -> schemas.Me:
 
 
 @router.patch("/me")
-async def update_me(body: schemas.MeUpdate, caller: CurrentCaller, session: DbSession) -> schemas.Me:
+async def update_me(
+    body: schemas.MeUpdate, caller: CurrentCaller, session: DbSession
+) -> schemas.Me:
     """Change your name, or switch the current workspace."""
     await service.update_me(session, caller.user, body)
     return await service.describe(session, caller.user)
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: schemas.PasswordChange, caller: CurrentCaller, session: DbSession) -> None:
+async def change_password(
+    body: schemas.PasswordChange, caller: CurrentCaller, session: DbSession
+) -> None:
     """Change your password; your other browser sessions are signed out."""
-    await service.change_password(session, caller, current=body.current_password, new=body.new_password)
+    await service.change_password(
+        session, caller, current=body.current_password, new=body.new_password
+    )
 
 
 @router.get("/me/tokens")
-async def list_tokens(caller: CurrentCaller, session: DbSession, page: Pagination) -> Page[schemas.ApiToken]:
+async def list_tokens(
+    caller: CurrentCaller, session: DbSession, page: Pagination
+) -> Page[schemas.ApiToken]:
     """Your personal API tokens (never their secrets)."""
     tokens, next_cursor = await repository.page_of_tokens(session, caller.user.id, page)
     return Page(items=[schemas.ApiToken.model_validate(t) for t in tokens], next_cursor=next_cursor)
 
 
 @router.post("/me/tokens", status_code=status.HTTP_201_CREATED)
-async def create_token(body: schemas.ApiTokenCreate, caller: CurrentCaller, session: DbSession) -> schemas.ApiTokenCreated:
+async def create_token(
+    body: schemas.ApiTokenCreate, caller: CurrentCaller, session: DbSession
+) -> schemas.ApiTokenCreated:
     """Create a personal API token. The secret is in this answer only."""
-    token, secret = await service.create_token(session, caller.user, name=body.name, expires_in_days=body.expires_in_days)
+    token, secret = await service.create_token(
+        session, caller.user, name=body.name, expires_in_days=body.expires_in_days
+    )
     return schemas.ApiTokenCreated(token=schemas.ApiToken.model_validate(token), secret=secret)
 
 
@@ -129,12 +156,19 @@ async def revoke_token(token_id: uuid.UUID, caller: CurrentCaller, session: DbSe
 async def preview_invitation(token: str, session: DbSession) -> InvitationPreview:
     """What an invitation link offers, before accepting it."""
     invitation, workspace = await workspaces_service.open_invitation(session, token)
-    return InvitationPreview(workspace_name=workspace.name, role=invitation.role, expires_at=invitation.expires_at)
+    return InvitationPreview(
+        workspace_name=workspace.name, role=invitation.role, expires_at=invitation.expires_at
+    )
 
 
 @router.post("/invitations/{token}/accept", tags=["workspaces"])
 async def accept_invitation(
-    token: str, body: schemas.InvitationAccept, request: Request, response: Response, caller: OptionalCaller, session: DbSession
+    token: str,
+    body: schemas.InvitationAccept,
+    request: Request,
+    response: Response,
+    caller: OptionalCaller,
+    session: DbSession,
 ) -> schemas.Me:
     """Join the workspace. Signed-in people just accept; others create their account in `signup`."""
     if caller is not None:
@@ -147,6 +181,8 @@ async def accept_invitation(
             fields=[{"field": "signup", "message": "required when not signed in"}],
         )
     await workspaces_service.open_invitation(session, token)  # fail before creating an account
-    user = await service.create_user(session, email=body.signup.email, password=body.signup.password, name=body.signup.name)
+    user = await service.create_user(
+        session, email=body.signup.email, password=body.signup.password, name=body.signup.name
+    )
     await workspaces_service.accept_invitation(session, token, user)
     return await _sign_in(request, response, session, user)

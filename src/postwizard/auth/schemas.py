@@ -11,7 +11,9 @@ from postwizard.api.schemas import RequestBody, ResponseBody
 from postwizard.workspaces.schemas import Workspace
 
 PASSWORD_MIN = 10
-Password = Field(min_length=PASSWORD_MIN, max_length=1024, description=f"At least {PASSWORD_MIN} characters.")
+Password = Field(
+    min_length=PASSWORD_MIN, max_length=1024, description=f"At least {PASSWORD_MIN} characters."
+)
 
 
 class SetupState(ResponseBody):
@@ -39,7 +41,9 @@ class SignupRequest(RequestBody):
 
 
 class InvitationAccept(RequestBody):
-    signup: SignupRequest | None = Field(default=None, description="Only when the caller is not signed in.")
+    signup: SignupRequest | None = Field(
+        default=None, description="Only when the caller is not signed in."
+    )
 
 
 class User(ResponseBody):

@@ -18,7 +18,7 @@ from postwizard.workspaces import repository as workspaces_repository
 from postwizard.workspaces.schemas import Workspace as WorkspaceSchema
 
 SESSION_PREFIX = "pws_"
-TOKEN_PREFIX = "pw_"
+TOKEN_PREFIX = "pw_"  # noqa: S105 - a prefix, not a secret
 TOKEN_DISPLAY_CHARS = 10
 
 
@@ -96,11 +96,15 @@ async def change_password(session: AsyncSession, caller: Caller, *, current: str
         )
     caller.user.password_hash = hash_password(new)
     # Other browsers signed in with the old password are signed out.
-    await repository.delete_other_logins(session, caller.user.id, caller.login.id if caller.login else None)
+    await repository.delete_other_logins(
+        session, caller.user.id, caller.login.id if caller.login else None
+    )
     await session.flush()
 
 
-async def create_token(session: AsyncSession, user: User, *, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
+async def create_token(
+    session: AsyncSession, user: User, *, name: str, expires_in_days: int | None
+) -> tuple[ApiToken, str]:
     secret = new_secret(TOKEN_PREFIX)
     token = ApiToken(
         user_id=user.id,
@@ -127,20 +131,26 @@ async def describe(session: AsyncSession, user: User) -> schemas.Me:
     """The caller with their workspaces; the current one falls back to the first they belong to."""
     pairs = await workspaces_repository.memberships_of_user(session, user.id)
     workspaces = [
-        WorkspaceSchema(id=w.id, name=w.name, role=m.role, created_at=w.created_at) for w, m in pairs
+        WorkspaceSchema(id=w.id, name=w.name, role=m.role, created_at=w.created_at)
+        for w, m in pairs
     ]
     ids = {w.id for w in workspaces}
     current = user.current_workspace_id if user.current_workspace_id in ids else None
     if current is None and workspaces:
         current = workspaces[0].id
-    return schemas.Me(user=schemas.User.model_validate(user), workspaces=workspaces, current_workspace_id=current)
+    return schemas.Me(
+        user=schemas.User.model_validate(user), workspaces=workspaces, current_workspace_id=current
+    )
 
 
 async def update_me(session: AsyncSession, user: User, update: schemas.MeUpdate) -> None:
     if update.name is not None:
         user.name = update.name
     if update.current_workspace_id is not None:
-        if await workspaces_repository.membership(session, update.current_workspace_id, user.id) is None:
+        if (
+            await workspaces_repository.membership(session, update.current_workspace_id, user.id)
+            is None
+        ):
             raise NotFound(
                 "No such workspace, or you are not a member of it.",
                 fields=[{"field": "current_workspace_id", "message": "not one of your workspaces"}],

@@ -37,7 +37,11 @@ def mask_url(url: str) -> str:
 
 
 def configuration_rows(settings: Settings) -> list[tuple[str, str]]:
-    secret_source = "POSTWIZARD_SECRET_KEY" if settings.secret_key.get_secret_value() else f"{settings.data_dir / SECRET_KEY_FILE}"
+    secret_source = (
+        "POSTWIZARD_SECRET_KEY"
+        if settings.secret_key.get_secret_value()
+        else f"{settings.data_dir / SECRET_KEY_FILE}"
+    )
     return [
         ("data_dir", str(settings.data_dir.resolve())),
         ("database_url", mask_url(settings.effective_database_url)),
@@ -66,12 +70,18 @@ async def check_database(settings: Settings) -> Check:
     from postwizard.db.migrate import current_revision, head_revision
 
     try:
-        revision = await asyncio.wait_for(current_revision(settings.effective_database_url), timeout=10)
+        revision = await asyncio.wait_for(
+            current_revision(settings.effective_database_url), timeout=10
+        )
     except Exception as error:  # any failure is reported, not raised
         return Check("database", False, f"cannot connect: {error}")
     head = head_revision()
     if revision != head:
-        return Check("database", False, f"schema at {revision or 'nothing'}, code expects {head}: run `postwizard migrate`")
+        return Check(
+            "database",
+            False,
+            f"schema at {revision or 'nothing'}, code expects {head}: run `postwizard migrate`",
+        )
     return Check("database", True, f"reachable, schema at {revision}")
 
 
@@ -93,12 +103,22 @@ async def check_redis(settings: Settings) -> Check:
 def check_front_end() -> Check:
     if (DIST_DIR / "index.html").exists():
         return Check("web interface", True, "built")
-    return Check("web interface", False, "not built: run `make run` (or `npm ci && npm run build` in frontend/)", required=False)
+    return Check(
+        "web interface",
+        False,
+        "not built: run `make run` (or `npm ci && npm run build` in frontend/)",
+        required=False,
+    )
 
 
 def check_ffprobe() -> Check:
     found = shutil.which("ffprobe")
-    return Check("ffprobe", bool(found), found or "not found: video metadata will be unavailable (apt install ffmpeg)", required=False)
+    return Check(
+        "ffprobe",
+        bool(found),
+        found or "not found: video metadata will be unavailable (apt install ffmpeg)",
+        required=False,
+    )
 
 
 async def _async_checks(settings: Settings) -> list[Check]:
@@ -112,13 +132,22 @@ def run_doctor(settings: Settings, console: Console) -> bool:
     for key, value in configuration_rows(settings):
         config.add_row(key, value)
     console.print(config)
-    checks = [check_data_dir(settings), *asyncio.run(_async_checks(settings)), check_front_end(), check_ffprobe()]
+    checks = [
+        check_data_dir(settings),
+        *asyncio.run(_async_checks(settings)),
+        check_front_end(),
+        check_ffprobe(),
+    ]
     table = Table(title="Checks")
     table.add_column("")
     table.add_column("check")
     table.add_column("detail")
     for check in checks:
-        mark = "[green]✓[/green]" if check.ok else ("[red]✗[/red]" if check.required else "[yellow]![/yellow]")
+        mark = (
+            "[green]✓[/green]"
+            if check.ok
+            else ("[red]✗[/red]" if check.required else "[yellow]![/yellow]")
+        )
         table.add_row(mark, check.name, check.detail)
     console.print(table)
     return all(check.ok for check in checks if check.required)

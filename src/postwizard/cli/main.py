@@ -41,7 +41,9 @@ def load_settings() -> Settings:
     except ValidationError as error:
         for problem in error.errors():
             field = ".".join(str(p) for p in problem["loc"])
-            errors.print(f"[red]Configuration error[/red] in POSTWIZARD_{field.upper()}: {problem['msg']}")
+            errors.print(
+                f"[red]Configuration error[/red] in POSTWIZARD_{field.upper()}: {problem['msg']}"
+            )
         raise typer.Exit(2) from None
 
 
@@ -82,10 +84,15 @@ def version() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default POSTWIZARD_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default POSTWIZARD_PORT, 8000).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default POSTWIZARD_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default POSTWIZARD_PORT, 8000).")
+    ] = None,
     worker: Annotated[
-        bool | None, typer.Option("--worker/--no-worker", help="Run the background worker in this process.")
+        bool | None,
+        typer.Option("--worker/--no-worker", help="Run the background worker in this process."),
     ] = None,
 ) -> None:
     """Start the web server (API + web interface). On SQLite, migrations are applied first."""
@@ -105,8 +112,15 @@ def serve(
     if settings.is_sqlite:
         migrate_database(settings)
     application = create_app(settings)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                proxy_headers=True, server_header=False)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 @app.command()
@@ -134,9 +148,14 @@ def user_create(
     email: Annotated[str, typer.Option(prompt=True, help="Sign-in email address.")],
     name: Annotated[str, typer.Option(prompt=True, help="Display name.")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters."
+        ),
     ],
-    workspace: Annotated[str, typer.Option(help="Name of the workspace this user will own.")] = "My workspace",
+    workspace: Annotated[
+        str, typer.Option(help="Name of the workspace this user will own.")
+    ] = "My workspace",
 ) -> None:
     """Create a user who owns a new workspace (the first user is the instance's owner, as in web setup)."""
     from postwizard.auth import service as auth_service
@@ -154,7 +173,9 @@ def user_create(
         migrate_database(settings)
 
     async def create(session: AsyncSession) -> str:
-        user = await auth_service.create_user(session, email=body.email, password=body.password, name=body.name)
+        user = await auth_service.create_user(
+            session, email=body.email, password=body.password, name=body.name
+        )
         await workspaces_service.create_workspace(session, user, body.workspace_name)
         return user.email
 
@@ -166,8 +187,12 @@ def user_create(
 def token_create(
     email: Annotated[str, typer.Option(help="The user the token acts as.")],
     name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "cli",
-    expires_in_days: Annotated[int | None, typer.Option(min=1, max=3650, help="Expire after this many days.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the secret (for scripts).")] = False,
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Expire after this many days.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the secret (for scripts).")
+    ] = False,
 ) -> None:
     """Create a personal API token; the secret is printed once."""
     from postwizard.auth import repository as auth_repository
@@ -178,8 +203,12 @@ def token_create(
     async def create(session: AsyncSession) -> str:
         user = await auth_repository.user_by_email(session, email)
         if user is None:
-            raise PostWizardError(f"No user with email {email}; create one with `postwizard user create`.")
-        _token, secret = await auth_service.create_token(session, user, name=name, expires_in_days=expires_in_days)
+            raise PostWizardError(
+                f"No user with email {email}; create one with `postwizard user create`."
+            )
+        _token, secret = await auth_service.create_token(
+            session, user, name=name, expires_in_days=expires_in_days
+        )
         return secret
 
     secret = run_in_session(settings, create)

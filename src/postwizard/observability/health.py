@@ -41,7 +41,10 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as error:  # same: report, don't raise
             checks["redis"] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics", response_class=Response)

@@ -32,7 +32,9 @@ ECS_RENAMES = {
 }
 
 
-def to_ecs(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def to_ecs(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for ours, ecs in ECS_RENAMES.items():
         if ours in event_dict:
             event_dict[ecs] = event_dict.pop(ours)
@@ -58,7 +60,11 @@ def configure_logging(log_format: LogFormat, level: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if wants_json(log_format):
-        renderer: list[Any] = [structlog.processors.format_exc_info, to_ecs, structlog.processors.JSONRenderer()]
+        renderer: list[Any] = [
+            structlog.processors.format_exc_info,
+            to_ecs,
+            structlog.processors.JSONRenderer(),
+        ]
     else:
         renderer = [structlog.dev.ConsoleRenderer()]
     structlog.configure(

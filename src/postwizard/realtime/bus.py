@@ -72,7 +72,9 @@ class EventBus(Protocol):
 
     async def publish(self, workspace_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event: ...
 
-    def subscribe(self, workspace_id: uuid.UUID, last_event_id: str | None) -> AsyncIterator[Event]: ...
+    def subscribe(
+        self, workspace_id: uuid.UUID, last_event_id: str | None
+    ) -> AsyncIterator[Event]: ...
 
     async def ping(self) -> None: ...
 
@@ -89,8 +91,12 @@ class FanoutBus:
     async def replay(self, workspace_id: uuid.UUID, after_id: str) -> list[Event]:
         raise NotImplementedError
 
-    async def subscribe(self, workspace_id: uuid.UUID, last_event_id: str | None) -> AsyncIterator[Event]:
-        subscription = self.fanout.add(workspace_id)  # first, so nothing published meanwhile is missed
+    async def subscribe(
+        self, workspace_id: uuid.UUID, last_event_id: str | None
+    ) -> AsyncIterator[Event]:
+        subscription = self.fanout.add(
+            workspace_id
+        )  # first, so nothing published meanwhile is missed
         try:
             newest: tuple[int, ...] | None = None
             if last_event_id:
@@ -98,12 +104,12 @@ class FanoutBus:
                     newest = self.order_key(event.id)
                     yield event
             while True:
-                event = await subscription.queue.get()
-                if event is None:
+                live = await subscription.queue.get()
+                if live is None:
                     return
-                if newest is not None and self.order_key(event.id) <= newest:
+                if newest is not None and self.order_key(live.id) <= newest:
                     continue  # already sent during replay
-                yield event
+                yield live
         finally:
             self.fanout.remove(workspace_id, subscription)
 

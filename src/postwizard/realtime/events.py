@@ -32,7 +32,9 @@ class Event:
     at: datetime = field(default_factory=utcnow)
 
 
-def queue_event(session: AsyncSession, workspace_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
+def queue_event(
+    session: AsyncSession, workspace_id: uuid.UUID, type_: str, data: dict[str, Any]
+) -> None:
     """Publish `type_` once the session's transaction commits (never for a rolled-back change)."""
     session.info.setdefault(PENDING_EVENTS_KEY, []).append(PendingEvent(workspace_id, type_, data))
 

@@ -8,7 +8,7 @@ import contextlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from redis.asyncio import Redis
@@ -59,7 +59,13 @@ class RedisBus(FanoutBus):
             approximate=True,
         )
         event = Event(id=str(event_id), workspace_id=workspace_id, type=type_, data=data, at=at)
-        message = {"id": event.id, "workspace_id": str(workspace_id), "type": type_, "data": payload, "at": at.isoformat()}
+        message = {
+            "id": event.id,
+            "workspace_id": str(workspace_id),
+            "type": type_,
+            "data": payload,
+            "at": at.isoformat(),
+        }
         await self._redis.publish(CHANNEL, json.dumps(message))
         return event
 
@@ -73,7 +79,11 @@ class RedisBus(FanoutBus):
     async def replay(self, workspace_id: uuid.UUID, after_id: str) -> list[Event]:
         if self.order_key(after_id) == (-1,):
             return []
-        entries = await self._redis.xrange(stream_key(workspace_id), min=f"({after_id}", max="+")
+        # decode_responses=True: ids and fields are str (redis-py's stubs cannot know that).
+        entries = cast(
+            list[tuple[str, dict[str, str]]],
+            await self._redis.xrange(stream_key(workspace_id), min=f"({after_id}", max="+"),
+        )
         return [
             Event(
                 id=entry_id,
@@ -97,7 +107,9 @@ class RedisBus(FanoutBus):
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
-                log.warning("redis event listener lost its connection; reconnecting", error=str(error))
+                log.warning(
+                    "redis event listener lost its connection; reconnecting", error=str(error)
+                )
                 await asyncio.sleep(RECONNECT_DELAY_S)
 
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse
 
+from postwizard.api import API_PREFIX
 from postwizard.realtime.bus import EventBus
 from postwizard.workspaces.dependencies import ViewerAccess
 
-router = APIRouter(tags=["realtime"])
+router = APIRouter(prefix=API_PREFIX, tags=["realtime"])
 
 KEEPALIVE_S = 15
 
@@ -20,7 +21,9 @@ KEEPALIVE_S = 15
 @router.get(
     "/workspaces/{workspace_id}/events",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream."}
+    },
 )
 async def workspace_events(
     request: Request,

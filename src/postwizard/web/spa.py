@@ -32,7 +32,11 @@ def spa_router(dist_dir: Path = DIST_DIR) -> APIRouter:
             return HTMLResponse(NOT_BUILT_PAGE, status_code=503)
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):
-            cache = "public, max-age=31536000, immutable" if path.startswith(IMMUTABLE_PREFIX) else "no-cache"
+            cache = (
+                "public, max-age=31536000, immutable"
+                if path.startswith(IMMUTABLE_PREFIX)
+                else "no-cache"
+            )
             return FileResponse(candidate, headers={"Cache-Control": cache})
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 

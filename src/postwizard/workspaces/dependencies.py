@@ -25,14 +25,18 @@ class WorkspaceAccess:
 
 
 def require_role(minimum: Role) -> Callable[..., Awaitable[WorkspaceAccess]]:
-    async def workspace_access(workspace_id: uuid.UUID, caller: CurrentCaller, session: DbSession) -> WorkspaceAccess:
+    async def workspace_access(
+        workspace_id: uuid.UUID, caller: CurrentCaller, session: DbSession
+    ) -> WorkspaceAccess:
         membership = await repository.membership(session, workspace_id, caller.user.id)
         workspace = await session.get(Workspace, workspace_id) if membership else None
         if membership is None or workspace is None:
             # 404, not 403: whether a workspace exists is none of a non-member's business.
             raise NotFound("No such workspace, or you are not a member of it.")
         if not membership.role.at_least(minimum):
-            raise Forbidden(f"This needs the {minimum.value} role or higher; you are {membership.role.value}.")
+            raise Forbidden(
+                f"This needs the {minimum.value} role or higher; you are {membership.role.value}."
+            )
         return WorkspaceAccess(workspace=workspace, membership=membership, caller=caller)
 
     return workspace_access

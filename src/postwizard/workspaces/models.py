@@ -28,8 +28,14 @@ class Role(StrEnum):
 
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
-RoleColumn = Enum(Role, name="role", native_enum=False, create_constraint=True, length=16,
-                  values_callable=lambda roles: [role.value for role in roles])
+RoleColumn = Enum(
+    Role,
+    name="role",
+    native_enum=False,
+    create_constraint=True,
+    length=16,
+    values_callable=lambda roles: [role.value for role in roles],
+)
 
 
 class Workspace(IdMixin, CreatedAtMixin, Base):

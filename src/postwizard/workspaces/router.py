@@ -6,30 +6,46 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
+from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
 from postwizard.auth.dependencies import CurrentCaller
+from postwizard.auth.models import User
 from postwizard.config import Settings
 from postwizard.db.session import DbSession
 from postwizard.workspaces import repository, schemas, service
 from postwizard.workspaces.dependencies import AdminAccess, ViewerAccess
+from postwizard.workspaces.models import Membership, Role, Workspace
 
-router = APIRouter(prefix="/workspaces", tags=["workspaces"])
+router = APIRouter(prefix=f"{API_PREFIX}/workspaces", tags=["workspaces"])
 
 
 @router.get("")
-async def list_workspaces(caller: CurrentCaller, session: DbSession, page: Pagination) -> Page[schemas.Workspace]:
+async def list_workspaces(
+    caller: CurrentCaller, session: DbSession, page: Pagination
+) -> Page[schemas.Workspace]:
     """The workspaces you belong to, with your role in each."""
-    workspaces, next_cursor = await repository.page_of_user_workspaces(session, caller.user.id, page)
-    roles = await repository.roles_in_workspaces(session, caller.user.id, [w.id for w in workspaces])
-    items = [schemas.Workspace(id=w.id, name=w.name, role=roles[w.id], created_at=w.created_at) for w in workspaces]
+    workspaces, next_cursor = await repository.page_of_user_workspaces(
+        session, caller.user.id, page
+    )
+    roles = await repository.roles_in_workspaces(
+        session, caller.user.id, [w.id for w in workspaces]
+    )
+    items = [
+        schemas.Workspace(id=w.id, name=w.name, role=roles[w.id], created_at=w.created_at)
+        for w in workspaces
+    ]
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_workspace(body: schemas.WorkspaceCreate, caller: CurrentCaller, session: DbSession) -> schemas.Workspace:
+async def create_workspace(
+    body: schemas.WorkspaceCreate, caller: CurrentCaller, session: DbSession
+) -> schemas.Workspace:
     """Create a workspace; you become its owner and it becomes your current one."""
     workspace, membership = await service.create_workspace(session, caller.user, body.name)
-    return schemas.Workspace(id=workspace.id, name=workspace.name, role=membership.role, created_at=workspace.created_at)
+    return schemas.Workspace(
+        id=workspace.id, name=workspace.name, role=membership.role, created_at=workspace.created_at
+    )
 
 
 @router.get("/{workspace_id}")
@@ -39,14 +55,18 @@ async def get_workspace(access: ViewerAccess) -> schemas.Workspace:
 
 
 @router.patch("/{workspace_id}")
-async def update_workspace(body: schemas.WorkspaceUpdate, access: AdminAccess, session: DbSession) -> schemas.Workspace:
+async def update_workspace(
+    body: schemas.WorkspaceUpdate, access: AdminAccess, session: DbSession
+) -> schemas.Workspace:
     """Rename the workspace (admins and owners)."""
     workspace = await service.rename_workspace(session, access.workspace, body.name)
     return _workspace_view(workspace, access.membership.role)
 
 
 @router.get("/{workspace_id}/members")
-async def list_members(access: ViewerAccess, session: DbSession, page: Pagination) -> Page[schemas.Member]:
+async def list_members(
+    access: ViewerAccess, session: DbSession, page: Pagination
+) -> Page[schemas.Member]:
     """Who belongs to the workspace, and with which role."""
     rows, next_cursor = await repository.page_of_members(session, access.workspace.id, page)
     return Page(items=[_member_view(m, u) for m, u in rows], next_cursor=next_cursor)
@@ -57,7 +77,9 @@ async def update_member(
     user_id: uuid.UUID, body: schemas.MemberUpdate, access: AdminAccess, session: DbSession
 ) -> schemas.Member:
     """Change a member's role (admins and owners; only owners grant or remove ownership)."""
-    membership = await service.change_member_role(session, access.workspace.id, access.membership, user_id, body.role)
+    membership = await service.change_member_role(
+        session, access.workspace.id, access.membership, user_id, body.role
+    )
     user = (await repository.users_by_id(session, [user_id]))[user_id]
     return _member_view(membership, user)
 
@@ -69,10 +91,16 @@ async def remove_member(user_id: uuid.UUID, access: ViewerAccess, session: DbSes
 
 
 @router.get("/{workspace_id}/invitations")
-async def list_invitations(access: AdminAccess, session: DbSession, page: Pagination) -> Page[schemas.Invitation]:
+async def list_invitations(
+    access: AdminAccess, session: DbSession, page: Pagination
+) -> Page[schemas.Invitation]:
     """Invitation links of the workspace (admins and owners)."""
-    invitations, next_cursor = await repository.page_of_invitations(session, access.workspace.id, page)
-    return Page(items=[schemas.Invitation.model_validate(i) for i in invitations], next_cursor=next_cursor)
+    invitations, next_cursor = await repository.page_of_invitations(
+        session, access.workspace.id, page
+    )
+    return Page(
+        items=[schemas.Invitation.model_validate(i) for i in invitations], next_cursor=next_cursor
+    )
 
 
 @router.post("/{workspace_id}/invitations", status_code=status.HTTP_201_CREATED)
@@ -81,24 +109,41 @@ async def create_invitation(
 ) -> schemas.InvitationCreated:
     """Create an invitation link; the link is in this answer only."""
     invitation, secret = await service.create_invitation(
-        session, access.workspace.id, access.membership, role=body.role, email=body.email, days=body.expires_in_days
+        session,
+        access.workspace.id,
+        access.membership,
+        role=body.role,
+        email=body.email,
+        days=body.expires_in_days,
     )
     settings: Settings = request.app.state.settings
     url = f"{settings.public_url.rstrip('/')}/invite/{secret}"
-    return schemas.InvitationCreated(invitation=schemas.Invitation.model_validate(invitation), url=url)
+    return schemas.InvitationCreated(
+        invitation=schemas.Invitation.model_validate(invitation), url=url
+    )
 
 
-@router.delete("/{workspace_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_invitation(invitation_id: uuid.UUID, access: AdminAccess, session: DbSession) -> None:
+@router.delete(
+    "/{workspace_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def delete_invitation(
+    invitation_id: uuid.UUID, access: AdminAccess, session: DbSession
+) -> None:
     """Withdraw an invitation link."""
     await service.delete_invitation(session, access.workspace.id, invitation_id)
 
 
-def _workspace_view(workspace: service.Workspace, role: service.Role) -> schemas.Workspace:
-    return schemas.Workspace(id=workspace.id, name=workspace.name, role=role, created_at=workspace.created_at)
+def _workspace_view(workspace: Workspace, role: Role) -> schemas.Workspace:
+    return schemas.Workspace(
+        id=workspace.id, name=workspace.name, role=role, created_at=workspace.created_at
+    )
 
 
-def _member_view(membership: service.Membership, user: repository.User) -> schemas.Member:
+def _member_view(membership: Membership, user: User) -> schemas.Member:
     return schemas.Member(
-        user_id=user.id, email=user.email, name=user.name, role=membership.role, joined_at=membership.joined_at
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=membership.role,
+        joined_at=membership.joined_at,
     )

@@ -1,0 +1,176 @@
+"""Foundation bench: cold start, idle memory, and the cost of an authenticated request.
+
+Everything runs against a real `postwizard serve` subprocess on loopback with its own empty
+data dir (SQLite), as a person would run it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from common import (
+    BENCH_DIR,
+    BenchResult,
+    LoadResult,
+    free_port,
+    median,
+    postwizard_cli,
+    postwizard_env,
+    postwizard_serve_command,
+    row,
+    rss_bytes,
+    run_load,
+    running_server,
+    scratch_dir,
+)
+
+NAME = "foundation"
+COLD_STARTS = 5
+LOAD_CONCURRENCY = 32
+LOAD_WARMUP_SECONDS = 1.0
+LOAD_SECONDS = 5.0
+BENCH_EMAIL = "bench@example.com"
+BENCH_PASSWORD = "bench-password-123"
+MIB = 1024 * 1024
+CLIENT_SATURATED_PERCENT = 90
+
+
+def measure_cold_starts() -> list[float]:
+    """Seconds from spawn to the first 200 on /healthz, each on a new empty data dir, so the
+    figure includes creating the database and applying every migration."""
+    seconds: list[float] = []
+    for _ in range(COLD_STARTS):
+        with scratch_dir("postwizard-bench-cold-") as data_dir:
+            port = free_port()
+            command = postwizard_serve_command(port)
+            with running_server(command, port, postwizard_env(data_dir), data_dir) as server:
+                seconds.append(server.seconds_to_ready)
+    return seconds
+
+
+def create_bench_token(data_dir: Path) -> str:
+    postwizard_cli(
+        data_dir,
+        "user",
+        "create",
+        "--email",
+        BENCH_EMAIL,
+        "--password",
+        BENCH_PASSWORD,
+        "--name",
+        "Bench",
+        "--workspace",
+        "Bench",
+    )
+    secret = postwizard_cli(
+        data_dir, "token", "create", "--email", BENCH_EMAIL, "--name", "bench", "--quiet"
+    ).strip()
+    if not secret or len(secret.split()) != 1:
+        raise RuntimeError(f"`postwizard token create --quiet` printed no bare secret: {secret!r}")
+    return secret
+
+
+def check_answers_200(url: str, headers: dict[str, str]) -> None:
+    # A load run against an endpoint that answers 401 would measure the error path at full
+    # speed and report a meaningless ratio, so refuse to start instead.
+    response = httpx.get(url, headers=headers, timeout=10)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:500]}")
+
+
+def load_note(load: LoadResult) -> str:
+    note = (
+        f"p50 {load.latency_ms_p50:.1f} ms, p99 {load.latency_ms_p99:.1f} ms, "
+        f"{load.errors} errors; CPU: server {load.server_cpu_percent or 0:.0f}%, "
+        f"load generator {load.client_cpu_percent:.0f}%"
+    )
+    if load.client_cpu_percent >= CLIENT_SATURATED_PERCENT:
+        # Then the figure is the generator's ceiling, and the server could do more.
+        note += " (limited by the load generator)"
+    return note
+
+
+def run() -> BenchResult:
+    result = BenchResult(NAME)
+
+    cold = measure_cold_starts()
+    result.rows.append(
+        row(
+            "cold start to first /healthz 200",
+            round(median(cold) * 1000),
+            "ms",
+            f"median of {len(cold)} fresh data dirs (includes migrations); "
+            f"min {min(cold) * 1000:.0f}, max {max(cold) * 1000:.0f} ms",
+        )
+    )
+
+    with scratch_dir("postwizard-bench-") as data_dir:
+        token = create_bench_token(data_dir)
+        auth = {"Authorization": f"Bearer {token}"}
+        port = free_port()
+        command = postwizard_serve_command(port)
+        with running_server(command, port, postwizard_env(data_dir), data_dir) as server:
+            me_url = f"{server.base_url}/api/v1/me"
+            check_answers_200(me_url, auth)
+            with httpx.Client(headers=auth, timeout=10) as client:
+                for _ in range(10):
+                    client.get(f"{server.base_url}/healthz")
+                    client.get(me_url)
+            # Let anything the requests scheduled settle before reading memory.
+            time.sleep(1.0)
+            idle_rss = rss_bytes(server.pid)
+            result.rows.append(
+                row(
+                    "idle RSS of postwizard serve",
+                    round(idle_rss / MIB, 1),
+                    "MiB",
+                    "server process and its children, after startup and 20 requests",
+                )
+            )
+            postwizard_load = run_load(
+                me_url, server.pid, auth, LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_SECONDS
+            )
+            busy_rss = rss_bytes(server.pid)
+
+    with scratch_dir("postwizard-bench-bare-") as bare_dir:
+        port = free_port()
+        command = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        with running_server(command, port, None, bare_dir) as bare_server:
+            bare_url = f"{bare_server.base_url}/me"
+            check_answers_200(bare_url, {})
+            bare_load = run_load(
+                bare_url, bare_server.pid, {}, LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_SECONDS
+            )
+
+    result.rows += [
+        row(
+            "RSS after the load run",
+            round(busy_rss / MIB, 1),
+            "MiB",
+            "same server, right after the /api/v1/me load",
+        ),
+        row(
+            "GET /api/v1/me (Bearer token)",
+            round(postwizard_load.requests_per_second, 1),
+            "req/s",
+            load_note(postwizard_load),
+        ),
+        row(
+            "GET /me on bare FastAPI",
+            round(bare_load.requests_per_second, 1),
+            "req/s",
+            load_note(bare_load),
+        ),
+        row(
+            "PostWizard / bare throughput",
+            round(postwizard_load.requests_per_second / bare_load.requests_per_second, 3),
+            "ratio",
+            f"headline; {LOAD_CONCURRENCY} connections, {LOAD_SECONDS:.0f} s after "
+            f"{LOAD_WARMUP_SECONDS:.0f} s warm-up, httpx client in its own process",
+        ),
+    ]
+    return result

@@ -1,0 +1,86 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright (never a downloaded browser),
+against a real `postwizard serve` with the built web interface."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from postwizard.web.spa import DIST_DIR
+from tests.server_process import ServerProcess, running_server
+from tests.support.plugin import service_unavailable
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# Without these, Chromium keeps trying to reach Google's services through a closed network.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+
+
+def find_chromium() -> str | None:
+    configured = os.environ.get("POSTWIZARD_TEST_CHROMIUM")
+    if configured:
+        return configured
+    return next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), shutil.which("chromium"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = find_chromium()
+    if executable is None:
+        service_unavailable(
+            "Chromium not found (install Debian's chromium) — browser tests skipped"
+        )
+    if not (DIST_DIR / "index.html").exists():
+        service_unavailable("the web interface is not built (run `make test`, which builds it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with running_server(tmp_path / "data") as process:
+        yield process
+
+
+@pytest.fixture
+def page(browser: Browser, server: ServerProcess, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        artifacts = Path(os.environ.get("POSTWIZARD_TEST_ARTIFACTS", "test-results"))
+        artifacts.mkdir(parents=True, exist_ok=True)
+        opened.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,1 @@
+"""Test support: real PostgreSQL and Redis servers started from installed binaries."""

@@ -1,0 +1,89 @@
+"""pytest plugin: session-wide PostgreSQL and Redis servers started from installed binaries.
+
+Load it from the top-level conftest with `pytest_plugins = ["tests.support.plugin"]`.
+
+A service that cannot be had skips the tests that need it, with the reason in the -ra summary;
+under CI (CI=true) it fails them instead, so a broken CI machine can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+
+from .services import (
+    PostgresServer,
+    RedisServer,
+    ServiceUnavailable,
+    ci_is_on,
+    find_postgres_binaries,
+    find_redis_server,
+    start_postgres,
+    start_redis,
+)
+
+# A test that uses one of these fixtures gets the marker of the same service, so
+# `-m "not postgres"` works without marking each test by hand.
+MARKER_OF_FIXTURE = {"postgres_server": "postgres", "redis_server": "redis"}
+
+
+def service_unavailable(reason: str) -> NoReturn:
+    if ci_is_on():
+        pytest.fail(f"{reason}\n(CI is set: every service is required there)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    found: list[str] = []
+    try:
+        found.append(f"postgres: {find_postgres_binaries().bindir}")
+    except ServiceUnavailable as exc:
+        found.append(f"postgres: {exc}")
+    try:
+        found.append(f"redis: {find_redis_server()}")
+    except ServiceUnavailable as exc:
+        found.append(f"redis: {exc}")
+    mode = "missing services fail (CI)" if ci_is_on() else "missing services skip"
+    return [f"services: {', '.join(found)}; {mode}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture_name in getattr(item, "fixturenames", ()):
+            marker = MARKER_OF_FIXTURE.get(fixture_name)
+            if marker is not None and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster for the whole session (trust auth, 127.0.0.1)."""
+    server: PostgresServer | None = None
+    try:
+        server = start_postgres()
+    except ServiceUnavailable as exc:
+        reason = str(exc)
+    # Skipped or failed outside the except block, so the report shows the reason alone
+    # rather than a chained traceback.
+    if server is None:
+        service_unavailable(reason)
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server for the whole session (no persistence, 127.0.0.1)."""
+    server: RedisServer | None = None
+    try:
+        server = start_redis()
+    except ServiceUnavailable as exc:
+        reason = str(exc)
+    # Skipped or failed outside the except block, so the report shows the reason alone
+    # rather than a chained traceback.
+    if server is None:
+        service_unavailable(reason)
+    with server:
+        yield server
