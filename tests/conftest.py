@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from tests.api_client import ApiClient
-from tests.support.services import PostgresServer
 
 from postwizard.app import create_app
 from postwizard.config import Settings
 from postwizard.db.migrate import upgrade_to_head
+from tests.api_client import ApiClient
+from tests.support.services import PostgresServer
 
 pytest_plugins = ["tests.support.plugin"]
 

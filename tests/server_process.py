@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from tests.support.services import free_port
 
 STARTUP_TIMEOUT_S = 30

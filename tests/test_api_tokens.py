@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy import select
-from tests.api_client import ApiClient, set_up_owner
 
 from postwizard.auth.models import ApiToken
+from tests.api_client import ApiClient, set_up_owner
 
 
 async def test_token_works_as_bearer_and_stops_working_when_revoked(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from tests.api_client import ApiClient, set_up_owner
 
 from postwizard.auth.models import User
 from postwizard.workspaces.models import Workspace
+from tests.api_client import ApiClient, set_up_owner
 
 GOOD_SETUP = {
     "email": "o@example.com",

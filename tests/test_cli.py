@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.server_process import POSTWIZARD, running_server
 from tests.support.services import PostgresServer
 

@@ -6,11 +6,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-from tests.support.services import RedisServer
-
 from postwizard.realtime.bus import EventBus, InProcessBus
 from postwizard.realtime.events import Event
 from postwizard.realtime.redis_bus import RedisBus
+from tests.support.services import RedisServer
 
 
 async def next_events(stream: AsyncIterator[Event], count: int) -> list[Event]:

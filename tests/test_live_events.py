@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.api_client import ApiClient, set_up_owner
 from tests.server_process import ServerProcess, running_server
 

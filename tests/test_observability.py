@@ -6,10 +6,10 @@ import json
 import logging
 
 import pytest
-from tests.api_client import ApiClient, set_up_owner
 
 from postwizard.config import LogFormat
 from postwizard.observability.logging import configure_logging
+from tests.api_client import ApiClient, set_up_owner
 
 
 async def test_health_and_readiness(client: ApiClient) -> None:

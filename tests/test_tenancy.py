@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import FastAPI
+
 from tests.api_client import ApiClient, create_person, invite, set_up_owner, sign_in
 
 PLACEHOLDER_BODY = {"name": "Taken over", "role": "owner"}

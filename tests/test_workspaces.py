@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from tests.api_client import (
     ApiClient,
     create_workspace,
