@@ -43,8 +43,8 @@ class Settings(BaseSettings):
         description="Empty: events stay in-process. Set (redis://...) when running several processes.",
     )
     public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="The address people and networks reach PostWizard at (OAuth redirects, invitation links).",
+        default="",
+        description="The address people and networks reach PostWizard at (OAuth redirects, invitation links). Empty: http://HOST:PORT.",
     )
     secret_key: SecretStr = Field(
         default=SecretStr(""),
@@ -92,8 +92,12 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite")
 
     @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def is_https(self) -> bool:
-        return self.public_url.startswith("https://")
+        return self.effective_public_url.startswith("https://")
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or the one generated into the data dir on first run."""

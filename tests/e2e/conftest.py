@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from postwizard.web.spa import DIST_DIR
 from tests.server_process import ServerProcess, running_server
@@ -42,8 +42,10 @@ def find_chromium() -> str | None:
     return next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), shutil.which("chromium"))
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+# The async API, not the sync one: the sync API keeps an event loop running in the main thread
+# for as long as it is open, which breaks every asyncio test that runs after it.
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
     executable = find_chromium()
     if executable is None:
         service_unavailable(
@@ -51,10 +53,10 @@ def browser() -> Iterator[Browser]:
         )
     if not (DIST_DIR / "index.html").exists():
         service_unavailable("the web interface is not built (run `make test`, which builds it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield launched
-        launched.close()
+        await launched.close()
 
 
 @pytest.fixture
@@ -64,18 +66,22 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def page(browser: Browser, server: ServerProcess, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+async def page(
+    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        base_url=server.url, viewport={"width": 1280, "height": 800}
+    )
     context.set_default_timeout(10_000)
-    opened = context.new_page()
+    opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     yield opened
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         artifacts = Path(os.environ.get("POSTWIZARD_TEST_ARTIFACTS", "test-results"))
         artifacts.mkdir(parents=True, exist_ok=True)
-        opened.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
-    context.close()
+        await opened.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    await context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 

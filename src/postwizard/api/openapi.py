@@ -42,9 +42,9 @@ def install_openapi(app: FastAPI) -> None:
         )
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         for model in (ErrorField, ErrorDetail, ErrorResponse):
-            schemas[model.__name__] = model.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema.pop("$defs", None)  # each nested model is its own component already
+            schemas[model.__name__] = schema
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
         for path, operations in spec.get("paths", {}).items():

@@ -20,6 +20,7 @@ from postwizard.workspaces.schemas import Workspace as WorkspaceSchema
 SESSION_PREFIX = "pws_"
 TOKEN_PREFIX = "pw_"  # noqa: S105 - a prefix, not a secret
 TOKEN_DISPLAY_CHARS = 10
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ async def caller_from_bearer(session: AsyncSession, secret: str) -> Caller | Non
     if found is None:
         return None
     user, token = found
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # Precise to a minute is enough to spot unused tokens, and it spares a write per request.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        token.last_used_at = now
     return Caller(user=user, via="token", token=token)
 
 

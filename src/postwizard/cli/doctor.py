@@ -46,7 +46,7 @@ def configuration_rows(settings: Settings) -> list[tuple[str, str]]:
         ("data_dir", str(settings.data_dir.resolve())),
         ("database_url", mask_url(settings.effective_database_url)),
         ("redis_url", mask_url(settings.redis_url)),
-        ("public_url", settings.public_url),
+        ("public_url", settings.effective_public_url),
         ("secret_key", f"*** (from {secret_source})"),
         ("host:port", f"{settings.host}:{settings.port}"),
         ("log_format / log_level", f"{settings.log_format.value} / {settings.log_level}"),

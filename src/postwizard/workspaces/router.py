@@ -117,7 +117,7 @@ async def create_invitation(
         days=body.expires_in_days,
     )
     settings: Settings = request.app.state.settings
-    url = f"{settings.public_url.rstrip('/')}/invite/{secret}"
+    url = f"{settings.effective_public_url}/invite/{secret}"
     return schemas.InvitationCreated(
         invitation=schemas.Invitation.model_validate(invitation), url=url
     )
