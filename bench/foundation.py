@@ -1,7 +1,9 @@
 """Foundation bench: cold start, idle memory, and the cost of an authenticated request.
 
 Everything runs against a real `postwizard serve` subprocess on loopback with its own empty
-data dir (SQLite), as a person would run it.
+data dir (SQLite), as a person would run it. The load runs use wrk when it is installed, the
+same connections for PostWizard and the bare app, and (with taskset) pin the server and the
+load generator to different cores; see common.load_plan.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import httpx
 from common import (
     BENCH_DIR,
     BenchResult,
+    LoadPlan,
     LoadResult,
     free_port,
+    load_plan,
     median,
     postwizard_cli,
     postwizard_env,
@@ -37,6 +41,8 @@ BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "bench-password-123"
 MIB = 1024 * 1024
 CLIENT_SATURATED_PERCENT = 90
+# CPU (% of one core) used by other processes during a load run above which it is flagged.
+BUSY_MACHINE_PERCENT = 25
 
 
 def measure_cold_starts() -> list[float]:
@@ -82,20 +88,32 @@ def check_answers_200(url: str, headers: dict[str, str]) -> None:
         raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:500]}")
 
 
-def load_note(load: LoadResult) -> str:
+def load_note(load: LoadResult, plan: LoadPlan) -> str:
+    p90 = "" if load.latency_ms_p90 is None else f"p90 {load.latency_ms_p90:.1f} ms, "
+    errors = f"{load.errors} errors" + (f" ({load.error_detail})" if load.error_detail else "")
     note = (
-        f"p50 {load.latency_ms_p50:.1f} ms, p99 {load.latency_ms_p99:.1f} ms, "
-        f"{load.errors} errors; CPU: server {load.server_cpu_percent or 0:.0f}%, "
-        f"load generator {load.client_cpu_percent:.0f}%"
+        f"p50 {load.latency_ms_p50:.1f} ms, {p90}p99 {load.latency_ms_p99:.1f} ms, {errors}; "
+        f"CPU (% of a core): server {load.server_cpu_percent or 0:.0f}%, "
+        f"{plan.generator} {load.client_cpu_percent:.0f}%"
     )
-    if load.client_cpu_percent >= CLIENT_SATURATED_PERCENT:
+    if load.other_cpu_percent is not None:
+        note += f", other processes {load.other_cpu_percent:.0f}%"
+    flags = []
+    if load.client_cpu_percent >= CLIENT_SATURATED_PERCENT * load.client_cores:
         # Then the figure is the generator's ceiling, and the server could do more.
-        note += " (limited by the load generator)"
+        flags.append("limited by the load generator")
+    if (load.other_cpu_percent or 0) >= BUSY_MACHINE_PERCENT:
+        flags.append("busy machine: other processes took CPU, figures are low and noisy")
+    if load.errors:
+        flags.append("ERRORS: the figure counts 2xx responses only")
+    if flags:
+        note += f" ({'; '.join(flags)})"
     return note
 
 
 def run() -> BenchResult:
     result = BenchResult(NAME)
+    plan = load_plan()
 
     cold = measure_cold_starts()
     result.rows.append(
@@ -112,7 +130,7 @@ def run() -> BenchResult:
         token = create_bench_token(data_dir)
         auth = {"Authorization": f"Bearer {token}"}
         port = free_port()
-        command = postwizard_serve_command(port)
+        command = plan.pin_server(postwizard_serve_command(port))
         with running_server(command, port, postwizard_env(data_dir), data_dir) as server:
             me_url = f"{server.base_url}/api/v1/me"
             check_answers_200(me_url, auth)
@@ -132,18 +150,26 @@ def run() -> BenchResult:
                 )
             )
             postwizard_load = run_load(
-                me_url, server.pid, auth, LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_SECONDS
+                me_url, server.pid, auth, LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_SECONDS, plan
             )
             busy_rss = rss_bytes(server.pid)
 
     with scratch_dir("postwizard-bench-bare-") as bare_dir:
         port = free_port()
-        command = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        command = plan.pin_server(
+            [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        )
         with running_server(command, port, None, bare_dir) as bare_server:
             bare_url = f"{bare_server.base_url}/me"
             check_answers_200(bare_url, {})
             bare_load = run_load(
-                bare_url, bare_server.pid, {}, LOAD_CONCURRENCY, LOAD_WARMUP_SECONDS, LOAD_SECONDS
+                bare_url,
+                bare_server.pid,
+                {},
+                LOAD_CONCURRENCY,
+                LOAD_WARMUP_SECONDS,
+                LOAD_SECONDS,
+                plan,
             )
 
     result.rows += [
@@ -157,20 +183,26 @@ def run() -> BenchResult:
             "GET /api/v1/me (Bearer token)",
             round(postwizard_load.requests_per_second, 1),
             "req/s",
-            load_note(postwizard_load),
+            load_note(postwizard_load, plan),
         ),
         row(
             "GET /me on bare FastAPI",
             round(bare_load.requests_per_second, 1),
             "req/s",
-            load_note(bare_load),
+            load_note(bare_load, plan),
         ),
         row(
             "PostWizard / bare throughput",
             round(postwizard_load.requests_per_second / bare_load.requests_per_second, 3),
             "ratio",
-            f"headline; {LOAD_CONCURRENCY} connections, {LOAD_SECONDS:.0f} s after "
-            f"{LOAD_WARMUP_SECONDS:.0f} s warm-up, httpx client in its own process",
+            f"headline; same load for both: {LOAD_CONCURRENCY} keep-alive connections, "
+            f"{LOAD_SECONDS:.0f} s measured after a {LOAD_WARMUP_SECONDS:.0f} s warm-up; "
+            f"{plan.describe()}"
+            + (
+                " -- ERRORS in a load run, see above"
+                if postwizard_load.errors or bare_load.errors
+                else ""
+            ),
         ),
     ]
     return result

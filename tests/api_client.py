@@ -8,6 +8,8 @@ from typing import Any, Self
 import httpx
 from fastapi import FastAPI
 
+from postwizard.api.resources import resources_of
+
 DEFAULT_PASSWORD = "correct horse battery"
 
 
@@ -93,7 +95,7 @@ async def create_person(app: FastAPI, email: str, workspace: str) -> Person:
     from postwizard.auth import service as auth_service
     from postwizard.workspaces import service as workspaces_service
 
-    async with app.state.session_factory() as session:
+    async with resources_of(app).session_factory() as session:
         user = await auth_service.create_user(
             session, email=email, password=DEFAULT_PASSWORD, name=email.split("@")[0]
         )

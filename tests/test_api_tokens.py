@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from postwizard.api.resources import resources_of
 from postwizard.auth.models import ApiToken
 from tests.api_client import ApiClient, set_up_owner
 
@@ -45,7 +46,7 @@ async def test_token_works_as_bearer_and_stops_working_when_revoked(
 async def test_only_a_hash_of_the_token_is_stored(app: FastAPI, client: ApiClient) -> None:
     await set_up_owner(client)
     secret = (await client.post("/api/v1/me/tokens", json={"name": "ci"})).json()["secret"]
-    async with app.state.session_factory() as session:
+    async with resources_of(app).session_factory() as session:
         stored = (await session.scalars(select(ApiToken))).one()
     assert secret not in {stored.token_hash, stored.prefix}
     assert len(stored.token_hash) == 64

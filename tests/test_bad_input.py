@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from postwizard.api.resources import resources_of
 from postwizard.auth.models import User
 from postwizard.workspaces.models import Workspace
 from tests.api_client import ApiClient, set_up_owner
@@ -19,7 +20,7 @@ GOOD_SETUP = {
 
 
 async def row_counts(app: FastAPI) -> tuple[int, int]:
-    async with app.state.session_factory() as session:
+    async with resources_of(app).session_factory() as session:
         users = await session.scalar(select(func.count()).select_from(User))
         workspaces = await session.scalar(select(func.count()).select_from(Workspace))
         return users or 0, workspaces or 0

@@ -11,6 +11,7 @@ from postwizard import __version__
 from postwizard.api.errors import install_error_handlers
 from postwizard.api.middleware import BodySizeLimit
 from postwizard.api.openapi import install_openapi
+from postwizard.api.resources import Resources, resources_of
 from postwizard.auth.csrf import CsrfProtection
 from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.router import router as auth_router
@@ -34,12 +35,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await app.state.bus.start()
+        held = resources_of(app)
+        await held.bus.start()
         try:
             yield
         finally:
-            await app.state.bus.stop()
-            await app.state.engine.dispose()
+            await held.bus.stop()
+            await held.engine.dispose()
 
     app = FastAPI(
         title="PostWizard",
@@ -51,11 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     settings.resolved_secret_key()  # fail at start, not at first login, if the key is unusable
-    app.state.settings = settings
-    app.state.engine = create_engine(settings.effective_database_url)
-    app.state.session_factory = create_session_factory(app.state.engine)
-    app.state.bus = create_bus(settings.redis_url)
-    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
+    engine = create_engine(settings.effective_database_url)
+    app.state.resources = Resources(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        bus=create_bus(settings.redis_url),
+        login_throttle=LoginThrottle(settings.login_attempts_per_minute),
+    )
 
     install_error_handlers(app)
     install_openapi(app)

@@ -3,6 +3,7 @@ against a real `postwizard serve` with the built web interface."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -79,7 +80,7 @@ async def page(
     yield opened
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         artifacts = Path(os.environ.get("POSTWIZARD_TEST_ARTIFACTS", "test-results"))
-        artifacts.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(artifacts.mkdir, parents=True, exist_ok=True)
         await opened.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     await context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"

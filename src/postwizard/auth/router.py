@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request, Response, status
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
+from postwizard.api.resources import resources
 from postwizard.auth import repository, schemas, service
 from postwizard.auth.dependencies import SESSION_COOKIE, CurrentCaller, OptionalCaller
-from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.models import User
-from postwizard.config import Settings
 from postwizard.db.session import DbSession
 from postwizard.errors import Conflict, RateLimited, Unauthenticated
 from postwizard.workspaces import service as workspaces_service
@@ -21,13 +20,8 @@ from postwizard.workspaces.schemas import InvitationPreview
 router = APIRouter(prefix=API_PREFIX, tags=["auth"])
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _set_session_cookie(request: Request, response: Response, secret: str) -> None:
-    settings = _settings(request)
+    settings = resources(request).settings
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -44,7 +38,7 @@ async def _sign_in(
 ) -> schemas.Me:
     user_agent = request.headers.get("user-agent", "")
     secret = await service.start_login(
-        session, user, days=_settings(request).session_days, user_agent=user_agent
+        session, user, days=resources(request).settings.session_days, user_agent=user_agent
     )
     _set_session_cookie(request, response, secret)
     return await service.describe(session, user)
@@ -75,7 +69,7 @@ async def login(
     body: schemas.LoginRequest, request: Request, response: Response, session: DbSession
 ) -> schemas.Me:
     """Sign in with email and password; sets the session cookie. Failed attempts are rate-limited."""
-    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle = resources(request).login_throttle
     keys = [f"email:{body.email.lower()}", f"ip:{request.client.host if request.client else '-'}"]
     wait = throttle.seconds_until_allowed(keys)
     if wait:
@@ -97,7 +91,11 @@ async def logout(
     if caller is not None:
         await service.end_login(session, caller)
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_settings(request).is_https
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=resources(request).settings.is_https,
     )
 
 

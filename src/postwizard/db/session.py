@@ -6,17 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from postwizard.realtime.bus import EventBus
+from postwizard.api.resources import resources
 from postwizard.realtime.events import take_pending_events
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Services only flush; this dependency owns the request's one commit, then publishes its events."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    bus: EventBus = request.app.state.bus
-    async with factory() as session:
+    held = resources(request)
+    async with held.session_factory() as session:
         try:
             yield session
         except BaseException:
@@ -24,7 +23,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         await session.commit()
         for event in take_pending_events(session):
-            await bus.publish(event.workspace_id, event.type, event.data)
+            await held.bus.publish(event.workspace_id, event.type, event.data)
 
 
 # scope="function": commit before the response is sent, so a 2xx always means "saved".

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from postwizard.api.resources import resources
 from postwizard.observability.metrics import REGISTRY
-from postwizard.realtime.bus import EventBus
 
 router = APIRouter(tags=["operations"])
 
@@ -26,17 +25,17 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database (and Redis, when configured) answer."""
     checks: dict[str, Any] = {}
-    engine: AsyncEngine = request.app.state.engine
+    held = resources(request)
+    engine = held.engine
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as error:  # any failure means "not ready"; the reason goes in the answer
         checks["database"] = f"error: {type(error).__name__}"
-    if request.app.state.settings.redis_url:
-        bus: EventBus = request.app.state.bus
+    if held.settings.redis_url:
         try:
-            await bus.ping()
+            await held.bus.ping()
             checks["redis"] = "ok"
         except Exception as error:  # same: report, don't raise
             checks["redis"] = f"error: {type(error).__name__}"

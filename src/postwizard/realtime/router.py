@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse
 
 from postwizard.api import API_PREFIX
-from postwizard.realtime.bus import EventBus
+from postwizard.api.resources import resources
 from postwizard.workspaces.dependencies import ViewerAccess
 
 router = APIRouter(prefix=API_PREFIX, tags=["realtime"])
@@ -32,7 +32,7 @@ async def workspace_events(
 ) -> EventSourceResponse:
     """Live events of the workspace. Sends `ready` on connect; after a reconnect the browser's
     `Last-Event-ID` replays what it missed (recent events only)."""
-    bus: EventBus = request.app.state.bus
+    bus = resources(request).bus
     workspace_id = access.workspace.id
 
     async def stream() -> AsyncIterator[dict[str, Any]]:

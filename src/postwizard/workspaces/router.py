@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, status
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
+from postwizard.api.resources import resources
 from postwizard.auth.dependencies import CurrentCaller
 from postwizard.auth.models import User
-from postwizard.config import Settings
 from postwizard.db.session import DbSession
 from postwizard.workspaces import repository, schemas, service
 from postwizard.workspaces.dependencies import AdminAccess, ViewerAccess
@@ -116,8 +116,7 @@ async def create_invitation(
         email=body.email,
         days=body.expires_in_days,
     )
-    settings: Settings = request.app.state.settings
-    url = f"{settings.effective_public_url}/invite/{secret}"
+    url = f"{resources(request).settings.effective_public_url}/invite/{secret}"
     return schemas.InvitationCreated(
         invitation=schemas.Invitation.model_validate(invitation), url=url
     )
