@@ -8,8 +8,8 @@ under CI (CI=true) it fails them instead, so a broken CI machine can never pass 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -26,6 +26,8 @@ from .services import (
 
 # A test that uses one of these fixtures gets the marker of the same service, so
 # `-m "not postgres"` works without marking each test by hand.
+T = TypeVar("T")
+
 MARKER_OF_FIXTURE = {"postgres_server": "postgres", "redis_server": "redis"}
 
 
@@ -57,33 +59,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
+def start_or_give_up(start: Callable[[], T]) -> T:
+    """Start a service, or skip (fail under CI) with the reason alone, not a chained traceback."""
+    try:
+        return start()
+    except ServiceUnavailable as exc:
+        reason = str(exc)
+    service_unavailable(reason)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster for the whole session (trust auth, 127.0.0.1)."""
-    server: PostgresServer | None = None
-    try:
-        server = start_postgres()
-    except ServiceUnavailable as exc:
-        reason = str(exc)
-    # Skipped or failed outside the except block, so the report shows the reason alone
-    # rather than a chained traceback.
-    if server is None:
-        service_unavailable(reason)
-    with server:
+    with start_or_give_up(start_postgres) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A throwaway redis-server for the whole session (no persistence, 127.0.0.1)."""
-    server: RedisServer | None = None
-    try:
-        server = start_redis()
-    except ServiceUnavailable as exc:
-        reason = str(exc)
-    # Skipped or failed outside the except block, so the report shows the reason alone
-    # rather than a chained traceback.
-    if server is None:
-        service_unavailable(reason)
-    with server:
+    with start_or_give_up(start_redis) as server:
         yield server
