@@ -80,3 +80,22 @@ def redis_server() -> Iterator[RedisServer]:
     """A throwaway redis-server for the whole session (no persistence, 127.0.0.1)."""
     with start_or_give_up(start_redis) as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each real service, so a green run shows they were not skipped."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            for marker in ("postgres", "redis", "browser"):
+                if marker in getattr(report, "keywords", {}):
+                    counts.setdefault(marker, {}).setdefault(outcome, 0)
+                    counts[marker][outcome] += 1
+    if not counts:
+        return
+    terminalreporter.section("real services")
+    for marker, outcomes in sorted(counts.items()):
+        detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+        terminalreporter.write_line(f"{marker}: {detail}")
