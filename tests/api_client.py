@@ -109,3 +109,44 @@ async def sign_in(api: ApiClient, person: Person) -> None:
         "/api/v1/auth/login", json={"email": person.email, "password": person.password}
     )
     assert response.status_code == 200, response.text
+
+
+async def add_sandbox_account(
+    api: ApiClient, workspace_id: str, handle: str, timezone: str = "UTC"
+) -> str:
+    response = await api.post(
+        f"/api/v1/workspaces/{workspace_id}/accounts/sandbox",
+        json={"display_name": handle.title(), "handle": handle, "timezone": timezone},
+    )
+    assert response.status_code == 201, response.text
+    account_id: str = response.json()["id"]
+    return account_id
+
+
+async def connect_account(
+    app: FastAPI,
+    workspace_id: str,
+    network: str,
+    handle: str,
+    *,
+    limit_overrides: dict[str, int] | None = None,
+) -> str:
+    """An account of a real network as its connect flow would leave it (the flows come with the
+    networks issues; the limit checks only need the account's network and overrides)."""
+    import uuid
+
+    from postwizard.accounts.models import SocialAccount
+    from postwizard.platforms.networks import Network
+
+    async with resources_of(app).session_factory() as session:
+        account = SocialAccount(
+            workspace_id=uuid.UUID(workspace_id),
+            network=Network(network),
+            display_name=handle,
+            handle=handle,
+            timezone="UTC",
+            limit_overrides=limit_overrides or {},
+        )
+        session.add(account)
+        await session.commit()
+        return str(account.id)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from postwizard import __version__
+from postwizard.accounts.router import router as accounts_router
 from postwizard.api.errors import install_error_handlers
 from postwizard.api.middleware import BodySizeLimit
 from postwizard.api.openapi import install_openapi
@@ -17,15 +18,27 @@ from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.router import router as auth_router
 from postwizard.config import Settings, get_settings
 from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.media.router import router as media_router
+from postwizard.media.storage import LocalStorage
+from postwizard.media.upload import UPLOAD_PATH, upload_body_limit
 from postwizard.observability.health import router as health_router
 from postwizard.observability.http import RequestObservability
 from postwizard.observability.logging import configure_logging
+from postwizard.posts.router import IMPORT_MAX_BYTES, IMPORT_PATH
+from postwizard.posts.router import router as posts_router
 from postwizard.realtime.bus import create_bus
 from postwizard.realtime.router import router as realtime_router
 from postwizard.web.spa import spa_router
 from postwizard.workspaces.router import router as workspaces_router
 
-API_ROUTERS = (auth_router, workspaces_router, realtime_router)
+API_ROUTERS = (
+    auth_router,
+    workspaces_router,
+    realtime_router,
+    accounts_router,
+    posts_router,
+    media_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_factory=create_session_factory(engine),
         bus=create_bus(settings.redis_url),
         login_throttle=LoginThrottle(settings.login_attempts_per_minute),
+        media_storage=LocalStorage(settings.data_dir / "media"),
     )
 
     install_error_handlers(app)
@@ -70,7 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(spa_router())
 
     # Added innermost first: observability wraps everything, so refused requests are logged too.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        overrides=[(UPLOAD_PATH, upload_body_limit(settings)), (IMPORT_PATH, IMPORT_MAX_BYTES)],
+    )
     app.add_middleware(CsrfProtection, secure_cookie=settings.is_https)
     app.add_middleware(RequestObservability)
     return app

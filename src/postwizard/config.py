@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest JSON request body accepted."
     )
+    max_image_bytes: int = Field(
+        default=20_971_520, ge=1024, description="Largest image upload accepted (20 MB)."
+    )
+    max_video_bytes: int = Field(
+        default=536_870_912, ge=1024, description="Largest video upload accepted (512 MB)."
+    )
+    max_image_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Most pixels an image may have (width x height, all frames of an animation together); refuses decompression bombs.",
+    )
     session_days: int = Field(default=30, ge=1, description="How long a login lasts.")
     login_attempts_per_minute: int = Field(
         default=5, ge=1, description="Failed logins allowed per email and per address each minute."

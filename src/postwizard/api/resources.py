@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.config import Settings
+from postwizard.media.storage import MediaStorage
 from postwizard.realtime.bus import EventBus
 
 
@@ -19,6 +20,7 @@ class Resources:
     session_factory: async_sessionmaker[AsyncSession]
     bus: EventBus
     login_throttle: LoginThrottle
+    media_storage: MediaStorage
 
 
 def resources_of(app: FastAPI) -> Resources:

@@ -28,7 +28,7 @@ class Caller:
     """Who is calling, and how they proved it."""
 
     user: User
-    via: Literal["session", "token"]
+    via: Literal["session", "token", "cli"]
     login: LoginSession | None = None
     token: ApiToken | None = None
 

@@ -220,6 +220,95 @@ def token_create(
     console.print("Use it as: [bold]Authorization: Bearer <token>[/bold]")
 
 
+@app.command("import")
+def import_posts(
+    csv_file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The CSV file (columns: docs/import.md).",
+        ),
+    ],
+    email: Annotated[
+        str, typer.Option(help="Import as this user (an admin or owner of the workspace).")
+    ],
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace name or id (default: the user's current one).")
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="Zone for times given without one.")] = "UTC",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row; create nothing.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Create the valid rows even if some are invalid.")
+    ] = False,
+) -> None:
+    """Import posts from a CSV file: every row is checked first, and nothing is created while any
+    row is invalid (unless --skip-invalid). Bad rows are listed with their line numbers."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from postwizard.cli.importing import run_import
+
+    settings = load_settings()
+    content = csv_file.read_text(encoding="utf-8-sig")
+    total = max(0, sum(1 for line in content.splitlines() if line.strip()) - 1)
+    columns = (
+        TextColumn("[bold]Checking rows"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task("rows", total=total)
+
+        def advance(rows: int) -> None:
+            progress.advance(task, rows)
+
+        report = run_in_session(
+            settings,
+            lambda session: run_import(
+                session,
+                email,
+                workspace,
+                content,
+                timezone=timezone,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=advance,
+            ),
+        )
+    for problem in report.problems[:200]:
+        errors.print(
+            f"[red]line {problem.line}[/red] · {problem.column}: {problem.message}", highlight=False
+        )
+    if len(report.problems) > 200:
+        errors.print(f"… and {len(report.problems) - 200} more problems")
+    bad_lines = len({p.line for p in report.problems})
+    if report.dry_run:
+        console.print(
+            f"Dry run: {report.valid} of {report.rows} rows are valid, {bad_lines} invalid. Nothing was created."
+        )
+        raise typer.Exit(1 if bad_lines else 0)
+    if report.problems and not skip_invalid:
+        errors.print(
+            f"[red]{bad_lines} of {report.rows} rows are invalid; nothing was imported.[/red] Fix them or use --skip-invalid."
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"[green]Imported {len(report.created)} posts[/green]"
+        + (f" (skipped {bad_lines} invalid rows)" if bad_lines else "")
+        + "."
+    )
+
+
 @app.command()
 def openapi() -> None:
     """Print the OpenAPI document of the HTTP API (the front end's client is generated from it)."""

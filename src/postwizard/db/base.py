@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,3 +60,19 @@ class IdMixin:
 
 class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def string_enum(enum: type[StrEnum], name: str, length: int = 32) -> Enum:
+    """An enum stored as its string value with a CHECK constraint (portable, easy to extend)."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+# JSON everywhere, JSONB on PostgreSQL (indexable, compact): notes, options, event data.
+FlexibleJSON = JSON().with_variant(JSONB(), "postgresql")

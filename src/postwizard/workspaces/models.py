@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from postwizard.db.base import Base, CreatedAtMixin, IdMixin, utcnow
+from postwizard.db.base import Base, CreatedAtMixin, IdMixin, string_enum, utcnow
 
 
 class Role(StrEnum):
@@ -28,14 +28,7 @@ class Role(StrEnum):
 
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
-RoleColumn = Enum(
-    Role,
-    name="role",
-    native_enum=False,
-    create_constraint=True,
-    length=16,
-    values_callable=lambda roles: [role.value for role in roles],
-)
+RoleColumn = string_enum(Role, "role", length=16)
 
 
 class Workspace(IdMixin, CreatedAtMixin, Base):

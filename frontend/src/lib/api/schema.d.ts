@@ -244,6 +244,114 @@ export interface paths {
         patch: operations["update_workspace_api_v1_workspaces__workspace_id__patch"];
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Accounts
+         * @description The workspace's connected accounts, with their posting slots.
+         */
+        get: operations["list_accounts_api_v1_workspaces__workspace_id__accounts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/accounts/sandbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Sandbox Account
+         * @description Add a sandbox account (a simulated network) to try PostWizard without a real one.
+         */
+        post: operations["create_sandbox_account_api_v1_workspaces__workspace_id__accounts_sandbox_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Account
+         * @description One account.
+         */
+        get: operations["get_account_api_v1_workspaces__workspace_id__accounts__account_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect Account
+         * @description Disconnect the account (its posts keep their other targets).
+         */
+        delete: operations["disconnect_account_api_v1_workspaces__workspace_id__accounts__account_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Account
+         * @description Rename, change the timezone, or replace the weekly posting slots.
+         */
+        patch: operations["update_account_api_v1_workspaces__workspace_id__accounts__account_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Activity
+         * @description Who changed what in the workspace, oldest first.
+         */
+        get: operations["activity_api_v1_workspaces__workspace_id__activity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calendar
+         * @description Scheduled and published posts in a time range (a month, week or day view).
+         */
+        get: operations["calendar_api_v1_workspaces__workspace_id__calendar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/events": {
         parameters: {
             query?: never;
@@ -259,6 +367,27 @@ export interface paths {
         get: operations["workspace_events_api_v1_workspaces__workspace_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Posts
+         * @description Import posts from CSV (columns in docs/import.md). Every row is checked first; when any
+         *     row is invalid nothing is created (422 listing each bad row) unless `skip_invalid`.
+         */
+        post: operations["import_posts_api_v1_workspaces__workspace_id__imports_posts_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -309,6 +438,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Media
+         * @description The workspace's media library, oldest first.
+         */
+        get: operations["list_media_api_v1_workspaces__workspace_id__media_get"];
+        put?: never;
+        /**
+         * Upload Media
+         * @description Upload an image (JPEG, PNG, WebP, GIF) or an MP4 video (editors and up). The same
+         *     file uploaded again answers 200 with the existing item.
+         */
+        post: operations["upload_media_api_v1_workspaces__workspace_id__media_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/media/{media_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Media
+         * @description One media item.
+         */
+        get: operations["get_media_api_v1_workspaces__workspace_id__media__media_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Media
+         * @description Delete an item no post uses (409 `media_in_use` otherwise); its files go with it.
+         */
+        delete: operations["delete_media_api_v1_workspaces__workspace_id__media__media_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Media
+         * @description Change the alt text (editors and up).
+         */
+        patch: operations["update_media_api_v1_workspaces__workspace_id__media__media_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/media/{media_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Media File
+         * @description The stored file (images without their metadata).
+         */
+        get: operations["media_file_api_v1_workspaces__workspace_id__media__media_id__file_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/media/{media_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Media Thumbnail
+         * @description A WebP preview, at most 400 px on its longer side.
+         */
+        get: operations["media_thumbnail_api_v1_workspaces__workspace_id__media__media_id__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/members": {
         parameters: {
             query?: never;
@@ -351,6 +573,242 @@ export interface paths {
          * @description Change a member's role (admins and owners; only owners grant or remove ownership).
          */
         patch: operations["update_member_api_v1_workspaces__workspace_id__members__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Posts
+         * @description Posts of the workspace, filtered; `status=pending_approval` is the approvals inbox.
+         */
+        get: operations["list_posts_api_v1_workspaces__workspace_id__posts_get"];
+        put?: never;
+        /**
+         * Create Post
+         * @description Create a draft with base content and one target per account.
+         */
+        post: operations["create_post_api_v1_workspaces__workspace_id__posts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Post
+         * @description Counts and limit problems per target, without saving (the composer's live counters).
+         */
+        post: operations["check_post_api_v1_workspaces__workspace_id__posts_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Posts
+         * @description Every post matching the filters, as a CSV file that `imports/posts` accepts, or JSON.
+         */
+        get: operations["export_posts_api_v1_workspaces__workspace_id__posts_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Post
+         * @description One post with its targets.
+         */
+        get: operations["get_post_api_v1_workspaces__workspace_id__posts__post_id__get"];
+        /**
+         * Update Post
+         * @description Replace the post's content and targets. A scheduled post is re-checked against every limit.
+         */
+        put: operations["update_post_api_v1_workspaces__workspace_id__posts__post_id__put"];
+        post?: never;
+        /**
+         * Delete Post
+         * @description Delete a draft or cancelled post.
+         */
+        delete: operations["delete_post_api_v1_workspaces__workspace_id__posts__post_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Post
+         * @description Approve a post waiting for approval (admins and owners).
+         */
+        post: operations["approve_post_api_v1_workspaces__workspace_id__posts__post_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Post
+         * @description Cancel the post; it will not be published.
+         */
+        post: operations["cancel_post_api_v1_workspaces__workspace_id__posts__post_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Comments
+         * @description Internal comments on the post, oldest first.
+         */
+        get: operations["list_comments_api_v1_workspaces__workspace_id__posts__post_id__comments_get"];
+        put?: never;
+        /**
+         * Add Comment
+         * @description Comment on a post (never published).
+         */
+        post: operations["add_comment_api_v1_workspaces__workspace_id__posts__post_id__comments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Post
+         * @description Send a post back to its author as a draft, with a comment saying what to change.
+         */
+        post: operations["reject_post_api_v1_workspaces__workspace_id__posts__post_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule Post
+         * @description Schedule at a time in a timezone, post now, or add to the queue (next free slot).
+         */
+        post: operations["schedule_post_api_v1_workspaces__workspace_id__posts__post_id__schedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit Post
+         * @description Ask an admin to approve the draft (it must fit every target's limits).
+         */
+        post: operations["submit_post_api_v1_workspaces__workspace_id__posts__post_id__submit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/unschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unschedule Post
+         * @description Take a scheduled post back to draft.
+         */
+        post: operations["unschedule_post_api_v1_workspaces__workspace_id__posts__post_id__unschedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -417,6 +875,75 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Account */
+        Account: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Handle */
+            handle: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Limit Overrides */
+            limit_overrides: {
+                [key: string]: unknown;
+            };
+            network: components["schemas"]["Network"];
+            /** Slots */
+            slots: components["schemas"]["Slot"][];
+            status: components["schemas"]["AccountStatus"];
+            /** Status Reason */
+            status_reason: string | null;
+            /** Timezone */
+            timezone: string;
+        };
+        /**
+         * AccountStatus
+         * @enum {string}
+         */
+        AccountStatus: "connected" | "needs_reconnect" | "error";
+        /** AccountUpdate */
+        AccountUpdate: {
+            /** Display Name */
+            display_name?: string | null;
+            /**
+             * Slots
+             * @description Replaces all slots.
+             */
+            slots?: components["schemas"]["Slot"][] | null;
+            /** Timezone */
+            timezone?: string | null;
+        };
+        /** Activity */
+        Activity: {
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Post Id */
+            post_id: string | null;
+            /** Type */
+            type: string;
+        };
         /** ApiToken */
         ApiToken: {
             /**
@@ -457,6 +984,38 @@ export interface components {
             secret: string;
             token: components["schemas"]["ApiToken"];
         };
+        /** CalendarPage */
+        CalendarPage: {
+            /** Items */
+            items: components["schemas"]["Post"][];
+            /**
+             * Truncated
+             * @description True when more posts matched than one answer holds; narrow the range.
+             */
+            truncated: boolean;
+        };
+        /** Comment */
+        Comment: {
+            /** Author Id */
+            author_id: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** CommentCreate */
+        CommentCreate: {
+            /** Body */
+            body: string;
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /** Code */
@@ -479,6 +1038,28 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /** ImportProblem */
+        ImportProblem: {
+            /** Column */
+            column: string;
+            /** Line */
+            line: number;
+            /** Message */
+            message: string;
+        };
+        /** ImportReport */
+        ImportReport: {
+            /** Created */
+            created: string[];
+            /** Dry Run */
+            dry_run: boolean;
+            /** Problems */
+            problems: components["schemas"]["ImportProblem"][];
+            /** Rows */
+            rows: number;
+            /** Valid */
+            valid: number;
         };
         /** Invitation */
         Invitation: {
@@ -565,6 +1146,78 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** Media */
+        Media: {
+            /** Alt Text */
+            alt_text: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Duration Seconds
+             * @description Videos only.
+             */
+            duration_seconds: number | null;
+            /** Height */
+            height: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["MediaKind"];
+            /** Mime Type */
+            mime_type: string;
+            /** Original Filename */
+            original_filename: string;
+            /**
+             * Sha256
+             * @description SHA-256 of the uploaded bytes.
+             */
+            sha256: string;
+            /**
+             * Size Bytes
+             * @description Size of the stored file (images are stored re-encoded).
+             */
+            size_bytes: number;
+            /**
+             * Thumbnail Url
+             * @description A WebP preview at most 400 px wide or high.
+             */
+            thumbnail_url: string | null;
+            /** Uploaded By Id */
+            uploaded_by_id: string | null;
+            /**
+             * Url
+             * @description The file (needs membership of the workspace).
+             */
+            url: string;
+            /**
+             * Warnings
+             * @description Things that limit this item, and how to fix them.
+             */
+            warnings?: string[];
+            /**
+             * Width
+             * @description Pixels; null for a video stored without ffprobe.
+             */
+            width: number | null;
+        };
+        /**
+         * MediaKind
+         * @enum {string}
+         */
+        MediaKind: "image" | "video";
+        /** MediaUpdate */
+        MediaUpdate: {
+            /**
+             * Alt Text
+             * @description Describe the picture for people who cannot see it.
+             */
+            alt_text: string;
+        };
         /** Member */
         Member: {
             /** Email */
@@ -587,6 +1240,27 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /**
+         * Network
+         * @description A network a post can be published to; the value is the stable identifier stored and sent
+         *     over the API, the `label` is what a person reads.
+         * @enum {string}
+         */
+        Network: "sandbox" | "mastodon" | "bluesky" | "x" | "facebook" | "instagram" | "threads" | "linkedin" | "telegram" | "discord";
+        /** Page[Account] */
+        Page_Account_: {
+            /** Items */
+            items: components["schemas"]["Account"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[Activity] */
+        Page_Activity_: {
+            /** Items */
+            items: components["schemas"]["Activity"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[ApiToken] */
         Page_ApiToken_: {
             /** Items */
@@ -601,10 +1275,24 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[Media] */
+        Page_Media_: {
+            /** Items */
+            items: components["schemas"]["Media"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[Member] */
         Page_Member_: {
             /** Items */
             items: components["schemas"]["Member"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[Post] */
+        Page_Post_: {
+            /** Items */
+            items: components["schemas"]["Post"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -625,11 +1313,188 @@ export interface components {
              */
             new_password: string;
         };
+        /** Post */
+        Post: {
+            /** Author Id */
+            author_id: string | null;
+            /** Campaign */
+            campaign: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Evergreen Every Days */
+            evergreen_every_days: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Labels */
+            labels: string[];
+            /** Link */
+            link: string | null;
+            /** Media Ids */
+            media_ids: string[];
+            /** Recurrence Rule */
+            recurrence_rule: string | null;
+            /** Schedule Timezone */
+            schedule_timezone: string | null;
+            /** Scheduled At */
+            scheduled_at: string | null;
+            status: components["schemas"]["PostStatus"];
+            /** Targets */
+            targets: components["schemas"]["Target"][];
+            /** Text */
+            text: string;
+            /**
+             * Upcoming
+             * @description The next occurrences of a recurring post (at most 5).
+             */
+            upcoming?: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** PostCheck */
+        PostCheck: {
+            /** Ok */
+            ok: boolean;
+            /** Targets */
+            targets: components["schemas"]["TargetCheck"][];
+        };
+        /** PostCreate */
+        PostCreate: {
+            /** Campaign */
+            campaign?: string | null;
+            /** Labels */
+            labels?: string[];
+            /** Link */
+            link?: string | null;
+            /** Media Ids */
+            media_ids?: string[];
+            /** Targets */
+            targets?: components["schemas"]["TargetIn"][];
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+        };
+        /**
+         * PostStatus
+         * @enum {string}
+         */
+        PostStatus: "draft" | "pending_approval" | "approved" | "scheduled" | "publishing" | "published" | "partially_published" | "failed" | "cancelled";
+        /**
+         * PostUpdate
+         * @description Replaces the post's content and targets (send the whole post, as the composer does).
+         */
+        PostUpdate: {
+            /** Campaign */
+            campaign?: string | null;
+            /** Labels */
+            labels?: string[];
+            /** Link */
+            link?: string | null;
+            /** Media Ids */
+            media_ids?: string[];
+            /** Targets */
+            targets?: components["schemas"]["TargetIn"][];
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+        };
+        /** Rejection */
+        Rejection: {
+            /**
+             * Comment
+             * @description Tell the author what to change.
+             */
+            comment: string;
+        };
+        /** Review */
+        Review: {
+            /** Comment */
+            comment?: string | null;
+        };
         /**
          * Role
          * @enum {string}
          */
         Role: "owner" | "admin" | "editor" | "viewer";
+        /**
+         * SandboxAccountCreate
+         * @description A sandbox account: try the whole loop without connecting a real network.
+         */
+        SandboxAccountCreate: {
+            /** Display Name */
+            display_name: string;
+            /** Handle */
+            handle: string;
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone: string;
+        };
+        /**
+         * ScheduleRequest
+         * @description Exactly one of: `at` (+ `timezone`), `now`, or `queue`.
+         */
+        ScheduleRequest: {
+            /**
+             * At
+             * @description Local wall time in `timezone` (e.g. 2026-12-01T09:30), or an instant with an offset.
+             */
+            at?: string | null;
+            /**
+             * Evergreen Every Days
+             * @description Re-publish this many days after each publication.
+             */
+            evergreen_every_days?: number | null;
+            /**
+             * Now
+             * @default false
+             */
+            now: boolean;
+            /**
+             * Queue
+             * @description Take the next free posting slot of the targeted accounts.
+             * @default false
+             */
+            queue: boolean;
+            /**
+             * Recurrence
+             * @description Repeat by an RFC 5545 RRULE in the schedule's timezone, e.g. FREQ=WEEKLY;BYDAY=MO.
+             * @example FREQ=WEEKLY;BYDAY=MO;COUNT=8
+             */
+            recurrence?: string | null;
+            /**
+             * Timezone
+             * @description IANA zone, e.g. Europe/Berlin.
+             */
+            timezone?: string | null;
+        };
+        /** Scheduled */
+        Scheduled: {
+            post: components["schemas"]["Post"];
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+            /**
+             * Slot Account Id
+             * @description With `queue`: the account whose posting slot was taken.
+             */
+            slot_account_id?: string | null;
+        };
         /** SetupRequest */
         SetupRequest: {
             /**
@@ -670,6 +1535,88 @@ export interface components {
              */
             password: string;
         };
+        /** Slot */
+        Slot: {
+            /**
+             * Time
+             * @description Local time of day, HH:MM (24 h).
+             * @example 09:30
+             */
+            time: string;
+            /**
+             * Weekday
+             * @description 0 = Monday … 6 = Sunday.
+             */
+            weekday: number;
+        };
+        /** Target */
+        Target: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Account Name */
+            account_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Media Ids */
+            media_ids: string[] | null;
+            network: components["schemas"]["Network"];
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /** Text */
+            text: string | null;
+        };
+        /** TargetCheck */
+        TargetCheck: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            network: components["schemas"]["Network"];
+            text_length: components["schemas"]["TextCount"];
+            /** Violations */
+            violations: components["schemas"]["Violation"][];
+        };
+        /** TargetIn */
+        TargetIn: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /**
+             * Media Ids
+             * @description Overrides the post's media; [] for none.
+             */
+            media_ids?: string[] | null;
+            /**
+             * Options
+             * @description Network options, e.g. first_comment, visibility, content_warning, languages.
+             */
+            options?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Text
+             * @description Overrides the post's text.
+             */
+            text?: string | null;
+        };
+        /** TextCount */
+        TextCount: {
+            /** Count */
+            count: number;
+            /** Limit */
+            limit: number;
+        };
         /** User */
         User: {
             /**
@@ -686,6 +1633,13 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /** Violation */
+        Violation: {
+            /** Message */
+            message: string;
+            /** Rule */
+            rule: string;
         };
         /** Workspace */
         Workspace: {
@@ -1232,6 +2186,260 @@ export interface operations {
             };
         };
     };
+    list_accounts_api_v1_workspaces__workspace_id__accounts_get: {
+        parameters: {
+            query?: {
+                /** @description How many items to return. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Account_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_sandbox_account_api_v1_workspaces__workspace_id__accounts_sandbox_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxAccountCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_account_api_v1_workspaces__workspace_id__accounts__account_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    disconnect_account_api_v1_workspaces__workspace_id__accounts__account_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_account_api_v1_workspaces__workspace_id__accounts__account_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    activity_api_v1_workspaces__workspace_id__activity_get: {
+        parameters: {
+            query?: {
+                /** @description Only this post's history. */
+                post_id?: string | null;
+                /** @description How many items to return. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Activity_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    calendar_api_v1_workspaces__workspace_id__calendar_get: {
+        parameters: {
+            query: {
+                /** @description Range start (inclusive), with an offset. */
+                start: string;
+                /** @description Range end (exclusive), with an offset. */
+                end: string;
+                /** @description Only these states. */
+                status?: components["schemas"]["PostStatus"][] | null;
+                /** @description Only posts targeting these accounts. */
+                account_id?: string[] | null;
+                /** @description Only posts targeting these networks. */
+                network?: components["schemas"]["Network"][] | null;
+                /** @description Only posts with all of these labels. */
+                label?: string[] | null;
+                campaign?: string | null;
+                /** @description Text search. */
+                q?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarPage"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     workspace_events_api_v1_workspaces__workspace_id__events_get: {
         parameters: {
             query?: never;
@@ -1252,6 +2460,48 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_posts_api_v1_workspaces__workspace_id__imports_posts_post: {
+        parameters: {
+            query?: {
+                /** @description Check every row, create nothing. */
+                dry_run?: boolean;
+                /** @description Create the valid rows even if some are invalid. */
+                skip_invalid?: boolean;
+                /** @description Zone for times without one. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -1366,6 +2616,259 @@ export interface operations {
             };
         };
     };
+    list_media_api_v1_workspaces__workspace_id__media_get: {
+        parameters: {
+            query?: {
+                /** @description Only images, or only videos. */
+                kind?: components["schemas"]["MediaKind"] | null;
+                /** @description How many items to return. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Media_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    upload_media_api_v1_workspaces__workspace_id__media_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    alt_text?: string;
+                    /**
+                     * Format: binary
+                     * @description A JPEG, PNG, WebP or GIF image, or an MP4 video.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The same file was already here. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_media_api_v1_workspaces__workspace_id__media__media_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_media_api_v1_workspaces__workspace_id__media__media_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_media_api_v1_workspaces__workspace_id__media__media_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    media_file_api_v1_workspaces__workspace_id__media__media_id__file_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with their media type. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                    "video/mp4": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    media_thumbnail_api_v1_workspaces__workspace_id__media__media_id__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with their media type. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                    "video/mp4": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_members_api_v1_workspaces__workspace_id__members_get: {
         parameters: {
             query?: {
@@ -1455,6 +2958,539 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_posts_api_v1_workspaces__workspace_id__posts_get: {
+        parameters: {
+            query?: {
+                /** @description How many items to return. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Only these states. */
+                status?: components["schemas"]["PostStatus"][] | null;
+                /** @description Only posts targeting these accounts. */
+                account_id?: string[] | null;
+                /** @description Only posts targeting these networks. */
+                network?: components["schemas"]["Network"][] | null;
+                /** @description Only posts with all of these labels. */
+                label?: string[] | null;
+                campaign?: string | null;
+                /** @description Text search. */
+                q?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Post_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_post_api_v1_workspaces__workspace_id__posts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    check_post_api_v1_workspaces__workspace_id__posts_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostCheck"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_posts_api_v1_workspaces__workspace_id__posts_export_get: {
+        parameters: {
+            query?: {
+                /** @description csv (re-importable) or json. */
+                format?: "csv" | "json";
+                /** @description Only these states. */
+                status?: components["schemas"]["PostStatus"][] | null;
+                /** @description Only posts targeting these accounts. */
+                account_id?: string[] | null;
+                /** @description Only posts targeting these networks. */
+                network?: components["schemas"]["Network"][] | null;
+                /** @description Only posts with all of these labels. */
+                label?: string[] | null;
+                campaign?: string | null;
+                /** @description Text search. */
+                q?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The posts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_post_api_v1_workspaces__workspace_id__posts__post_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_post_api_v1_workspaces__workspace_id__posts__post_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_post_api_v1_workspaces__workspace_id__posts__post_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    approve_post_api_v1_workspaces__workspace_id__posts__post_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Review"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    cancel_post_api_v1_workspaces__workspace_id__posts__post_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_comments_api_v1_workspaces__workspace_id__posts__post_id__comments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    add_comment_api_v1_workspaces__workspace_id__posts__post_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reject_post_api_v1_workspaces__workspace_id__posts__post_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rejection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    schedule_post_api_v1_workspaces__workspace_id__posts__post_id__schedule_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scheduled"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    submit_post_api_v1_workspaces__workspace_id__posts__post_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unschedule_post_api_v1_workspaces__workspace_id__posts__post_id__unschedule_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */

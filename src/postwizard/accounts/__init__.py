@@ -1,0 +1,1 @@
+"""Connected social accounts (one per network identity) and their posting slots."""

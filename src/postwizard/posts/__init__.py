@@ -1,0 +1,1 @@
+"""Posts: base content, one target per account, schedule, approvals, comments and activity."""
