@@ -115,7 +115,7 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def postwizard_env(data_dir: Path) -> dict[str, str]:
+def postwizard_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     """Environment of a bench `postwizard` process: the caller's, minus any POSTWIZARD_*
     setting (a developer's database URL, say) that would make runs incomparable."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("POSTWIZARD_")}
@@ -126,14 +126,16 @@ def postwizard_env(data_dir: Path) -> dict[str, str]:
             "POSTWIZARD_EMBEDDED_WORKER": "false",
         }
     )
+    if database_url:
+        env["POSTWIZARD_DATABASE_URL"] = database_url
     return env
 
 
-def postwizard_cli(data_dir: Path, *args: str) -> str:
-    """Run `postwizard ARGS` against a data dir and return its stdout; fails loudly."""
+def postwizard_cli(data_dir: Path, *args: str, database_url: str | None = None) -> str:
+    """Run `postwizard ARGS` against a data dir (and database) and return its stdout; fails loudly."""
     result = subprocess.run(
         [str(VENV_BIN / "postwizard"), *args],
-        env=postwizard_env(data_dir),
+        env=postwizard_env(data_dir, database_url),
         cwd=data_dir,
         stdin=subprocess.DEVNULL,
         capture_output=True,
