@@ -463,3 +463,62 @@ async def test_bad_recurrence_rules_are_explained(client: ApiClient) -> None:
     now = await client.post(url, json={"now": True, "recurrence": "FREQ=DAILY"})
     assert now.status_code == 422
     assert (await client.get(f"{posts_url(owner)}/{post['id']}")).json()["status"] == "draft"
+
+
+TEXT_LIMITS = {
+    "sandbox": 500,
+    "mastodon": 500,
+    "bluesky": 300,
+    "x": 280,
+    "facebook": 63206,
+    "threads": 500,
+    "linkedin": 3000,
+    "telegram": 4096,
+    "discord": 2000,
+}
+
+
+@pytest.mark.parametrize(("network", "limit"), sorted(TEXT_LIMITS.items()))
+async def test_each_networks_text_limit_through_the_api(
+    app: FastAPI, client: ApiClient, network: str, limit: int
+) -> None:
+    owner = await set_up_owner(client)
+    account = await connect_account(app, owner.workspace_id, network, f"acct_{network}")
+    at_limit = await client.post(
+        f"{posts_url(owner)}/check",
+        json={"text": "a" * limit, "targets": [{"account_id": account}]},
+    )
+    assert at_limit.json()["ok"] is True, at_limit.text
+    over = await client.post(
+        f"{posts_url(owner)}/check",
+        json={"text": "a" * (limit + 1), "targets": [{"account_id": account}]},
+    )
+    target = over.json()["targets"][0]
+    assert target["text_length"] == {"count": limit + 1, "limit": limit}
+    assert [v["rule"] for v in target["violations"]] == ["text_too_long"]
+
+
+async def test_instagram_needs_media(app: FastAPI, client: ApiClient) -> None:
+    owner = await set_up_owner(client)
+    account = await connect_account(app, owner.workspace_id, "instagram", "bakery_ig")
+    check = (
+        await client.post(
+            f"{posts_url(owner)}/check",
+            json={"text": "No picture", "targets": [{"account_id": account}]},
+        )
+    ).json()
+    assert [v["rule"] for v in check["targets"][0]["violations"]] == ["media_required"]
+
+
+async def test_unschedule_returns_a_post_to_draft(client: ApiClient) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post = await draft(client, owner, [account])
+    url = f"{posts_url(owner)}/{post['id']}"
+    await client.post(f"{url}/schedule", json={"at": f"{NEXT_YEAR}-05-05T10:00:00Z"})
+    back = await client.post(f"{url}/unschedule")
+    assert back.status_code == 200
+    assert (back.json()["status"], back.json()["scheduled_at"]) == ("draft", None)
+    again = await client.post(f"{url}/unschedule")
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "A draft post cannot be unscheduled."
