@@ -522,3 +522,31 @@ async def test_unschedule_returns_a_post_to_draft(client: ApiClient) -> None:
     again = await client.post(f"{url}/unschedule")
     assert again.status_code == 409
     assert again.json()["error"]["message"] == "A draft post cannot be unscheduled."
+
+
+async def test_rescheduling_keeps_repetition_and_editors_cannot_move_scheduled_posts(
+    app: FastAPI, client: ApiClient
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post = await draft(client, owner, [account])
+    url = f"{posts_url(owner)}/{post['id']}"
+    first = {
+        "at": f"{NEXT_YEAR}-05-04T10:00:00Z",
+        "recurrence": "FREQ=WEEKLY",
+        "evergreen_every_days": 30,
+    }
+    assert (await client.post(f"{url}/schedule", json=first)).status_code == 200
+    moved = await client.post(f"{url}/schedule", json={"at": f"{NEXT_YEAR}-05-05T10:00:00Z"})
+    assert moved.status_code == 200
+    assert (
+        moved.json()["post"]["recurrence_rule"],
+        moved.json()["post"]["evergreen_every_days"],
+    ) == ("FREQ=WEEKLY", 30)
+    async with ApiClient.for_app(app) as editor:
+        await sign_up_by_invitation(
+            editor, await invite(client, owner.workspace_id, "editor"), "ed@example.com"
+        )
+        refused = await editor.post(f"{url}/schedule", json={"at": f"{NEXT_YEAR}-05-06T10:00:00Z"})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "admin_required"

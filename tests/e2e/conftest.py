@@ -70,8 +70,9 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 async def page(
     browser: Browser, server: ServerProcess, request: pytest.FixtureRequest
 ) -> AsyncIterator[Page]:
+    # A fixed zone, so day cells and local times in the UI are the same on every machine.
     context = await browser.new_context(
-        base_url=server.url, viewport={"width": 1280, "height": 800}
+        base_url=server.url, viewport={"width": 1280, "height": 800}, timezone_id="Europe/Berlin"
     )
     context.set_default_timeout(10_000)
     opened = await context.new_page()

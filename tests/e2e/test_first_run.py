@@ -8,21 +8,12 @@ import re
 import httpx
 from playwright.async_api import Page, expect
 
+from tests.e2e.flows import OWNER, set_up_owner_in_browser
 from tests.server_process import ServerProcess
-
-OWNER = {"name": "Olivia Owner", "email": "olivia@example.com", "password": "a-long-secret-phrase"}
 
 
 async def test_first_run_setup_login_and_api_token(page: Page, server: ServerProcess) -> None:
-    await page.goto("/")
-    await expect(page).to_have_url(re.compile(r"/setup$"))
-    await page.get_by_label("Your name").fill(OWNER["name"])
-    await page.get_by_label("Email").fill(OWNER["email"])
-    await page.get_by_label("Password").fill(OWNER["password"])
-    await page.get_by_label("Workspace name").fill("Olivia's Bakery")
-    await page.get_by_role("button", name="Create account").click()
-
-    await expect(page.get_by_test_id("workspace-switcher")).to_contain_text("Olivia's Bakery")
+    await set_up_owner_in_browser(page)
     await expect(page.get_by_test_id("live-indicator")).to_contain_text("Live")
 
     await page.get_by_test_id("user-menu").click()

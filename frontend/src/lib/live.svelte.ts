@@ -5,12 +5,38 @@ import {
 	initialLiveState,
 	liveLabel,
 	liveReducer,
+	parseLiveData,
 	type LiveEvent,
 	type LiveState,
 	type LiveStatus
 } from './live';
 
 export type LiveHandler = (event: MessageEvent<string>) => void;
+
+/** A live event as pages see it: its type, id and parsed JSON data. */
+export interface LiveMessage {
+	type: string;
+	id: string;
+	data: Record<string, unknown>;
+}
+
+/** The newest connection (the app shell's); pages listen to it through `onLive`. */
+let shared: LiveConnection | null = null;
+
+/**
+ * Listen for some event types on the app shell's live connection, e.g. from a page's
+ * `$effect`/`onMount`; returns the unsubscribe function. A no-op before the shell connects.
+ */
+export function onLive(types: readonly string[], handler: (message: LiveMessage) => void): () => void {
+	const connection = shared;
+	if (!connection) return () => {};
+	const offs = types.map((type) =>
+		connection.on(type, (event) => handler({ type, id: event.lastEventId, data: parseLiveData(event.data) }))
+	);
+	return () => {
+		for (const off of offs) off();
+	};
+}
 
 /**
  * One Server-Sent Events stream per workspace. The browser's EventSource reconnects
@@ -26,6 +52,10 @@ export class LiveConnection {
 	#retryTimer: ReturnType<typeof setTimeout> | null = null;
 	#handlers = new Map<string, Set<LiveHandler>>();
 	#listening = false;
+
+	constructor() {
+		shared = this;
+	}
 
 	#dispatch(event: LiveEvent): void {
 		// Untracked so an $effect that calls connect() does not depend on the state it changes.

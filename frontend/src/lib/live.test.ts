@@ -61,3 +61,13 @@ describe('eventsUrl', () => {
 		expect(eventsUrl('a/b')).toBe('/api/v1/workspaces/a%2Fb/events');
 	});
 });
+
+describe('parseLiveData', () => {
+	it('parses a JSON object and ignores anything else', async () => {
+		const { parseLiveData } = await import('./live');
+		expect(parseLiveData('{"post_id":"p1","status":"scheduled"}')).toEqual({ post_id: 'p1', status: 'scheduled' });
+		expect(parseLiveData('[1]')).toEqual({});
+		expect(parseLiveData('not json')).toEqual({});
+		expect(parseLiveData('null')).toEqual({});
+	});
+});

@@ -62,3 +62,15 @@ export function liveLabel(state: LiveState): string {
 export function eventsUrl(workspaceId: string): string {
 	return `/api/v1/workspaces/${encodeURIComponent(workspaceId)}/events`;
 }
+
+/** An event's `data` as an object (`{}` when it is not a JSON object). */
+export function parseLiveData(raw: string): Record<string, unknown> {
+	try {
+		const value: unknown = JSON.parse(raw);
+		return typeof value === 'object' && value !== null && !Array.isArray(value)
+			? (value as Record<string, unknown>)
+			: {};
+	} catch {
+		return {};
+	}
+}

@@ -16,6 +16,7 @@ export function loginUrl(currentPath: string | null | undefined): string {
 export const APP_SECTIONS = [
 	{ href: '/calendar', label: 'Calendar' },
 	{ href: '/compose', label: 'Compose' },
+	{ href: '/posts/approvals', label: 'Approvals' },
 	{ href: '/analytics', label: 'Analytics' },
 	{ href: '/growth', label: 'Growth' },
 	{ href: '/notes', label: 'Notes' },

@@ -51,6 +51,7 @@ async def update_account(
             session, account.id, [(slot.weekday, slot.minute_of_day) for slot in body.slots]
         )
     await session.flush()
+    queue_event(session, account.workspace_id, "account.updated", {"id": str(account.id)})
 
 
 async def disconnect_account(session: AsyncSession, account: SocialAccount) -> None:

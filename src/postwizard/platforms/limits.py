@@ -4,7 +4,7 @@
 Mastodon instance's configuration); `check` lists every limit a draft breaks with a sentence a
 person can act on; `text_length` feeds the composer's live counter.
 
-The figures come from /work/shared/NETWORKS.md where it has them, otherwise from the network's
+The figures come from the shared NETWORKS.md where it has them, otherwise from the network's
 documentation (each is noted where it is set). Sizes are exact bytes: MiB (1,048,576) where the
 network's own software uses binary megabytes, decimal MB where it is documented only as "N MB".
 """
@@ -306,17 +306,17 @@ NETWORK_LIMITS: Mapping[Network, NetworkLimits] = MappingProxyType(
             mixed_media_allowed=True,
         ),
         # NETWORKS.md: 2,000 characters. Discord's API reference: at most 10 attachments per
-        # message, and uploads of 10 MiB in total for servers without boosts.
+        # message; uploads are limited to 10 MB in total for servers without boosts.
         Network.DISCORD: NetworkLimits(
             network=Network.DISCORD,
             max_text_length=2_000,
             max_media_items=10,
             max_videos=10,
             image_types=_COMMON_IMAGE_TYPES,
-            max_image_bytes=10 * MIB,
+            max_image_bytes=10 * MB,
             video_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
-            max_video_bytes=10 * MIB,
-            max_total_media_bytes=10 * MIB,
+            max_video_bytes=10 * MB,
+            max_total_media_bytes=10 * MB,
             mixed_media_allowed=True,
         ),
     }
@@ -472,13 +472,13 @@ def _check_text(limits: NetworkLimits, text: str, *, has_media: bool) -> list[Li
         return [
             LimitViolation(
                 rule="text_required",
-                message=f"A {name} post needs text or at least one image or video.",
+                message=f"{name} needs text or at least one image or video in a post.",
             )
         ]
     count = _count(limits, text)
     limit = limits.text_limit(with_media=has_media)
     if count > limit:
-        if limit == limits.max_caption_length:
+        if has_media and limits.max_caption_length is not None:
             message = (
                 f"{name} allows {limit} characters of caption next to media; this text has "
                 f"{count}. Shorten it, or send the text as a separate message."
@@ -683,4 +683,6 @@ def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:g} seconds"
     minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:g} s" if rest else f"{int(minutes)} minutes"
+    if rest:
+        return f"{int(minutes)} min {rest:g} s"
+    return f"{int(minutes)} minute{_plural(int(minutes))}"

@@ -107,12 +107,14 @@ def code_point_count(text: str) -> int:
 def utf16_code_unit_count(text: str) -> int:
     """The number of UTF-16 code units: characters outside the Basic Multilingual Plane, such
     as most emoji, count as two (what JavaScript's and Java's string length counts)."""
-    return len(text.encode("utf-16-le")) // 2
+    # "surrogatepass": a lone surrogate (JSON can carry one) counts one unit instead of raising.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def utf8_byte_count(text: str) -> int:
     """The number of bytes of the UTF-8 encoding of `text`."""
-    return len(text.encode("utf-8"))
+    # "surrogatepass": a lone surrogate (JSON can carry one) counts its 3 bytes instead of raising.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 _GRAPHEME = regex.compile(r"\X")
@@ -199,9 +201,11 @@ _LATIN_ACCENTS = (
 _CYRILLIC = "\u0400-\u04ff"
 # Any character but whitespace, punctuation, control/format characters and ASCII symbols.
 _DOMAIN_CHAR = r"[^\s\p{P}\p{C}$+<=>^`|~]"
-_LABEL = _DOMAIN_CHAR + r"(?:(?:" + _DOMAIN_CHAR + r"|[_-])*" + _DOMAIN_CHAR + r")?"
+# Labels and hosts are bounded (63 characters, 127 labels, as in DNS): besides rejecting what
+# DNS would, the bounds keep backtracking linear on text such as "a.a.a.a..." with no TLD.
+_LABEL = _DOMAIN_CHAR + r"(?:(?:" + _DOMAIN_CHAR + r"|[_-]){0,61}" + _DOMAIN_CHAR + r")?"
 _ASCII_CHAR = "[a-z0-9" + _LATIN_ACCENTS + "]"
-_ASCII_LABEL = _ASCII_CHAR + "(?:[a-z0-9" + _LATIN_ACCENTS + "_-]*" + _ASCII_CHAR + ")?"
+_ASCII_LABEL = _ASCII_CHAR + "(?:[a-z0-9" + _LATIN_ACCENTS + "_-]{0,61}" + _ASCII_CHAR + ")?"
 _PATH_CHAR = "[a-z0-9" + _CYRILLIC + _LATIN_ACCENTS + r"!*';:=+,.$/%#\[\]\-\u2013_~@|&]"
 _BALANCED_PARENS = r"\((?:" + _PATH_CHAR + r"|\(" + _PATH_CHAR + r"*\))*\)"
 _QUERY_CHAR = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
@@ -212,10 +216,10 @@ _URL = regex.compile(
     r"(?<![a-z0-9@\uff20$#\uff03\u202a-\u202e\ufeff\ufffe\uffff])"
     r"(?:"
     r"(?P<protocol>https?://)"
-    r"(?P<host>(?:" + _LABEL + r"\.)+"
+    r"(?P<host>(?:" + _LABEL + r"\.){1,126}"
     r"(?:xn--[a-z0-9-]+|[a-z]{2,63}|[^\W\d_\x00-\x7f]{2,63})(?![a-z0-9@+\-]))"
     r"|(?<![\-_./])"
-    r"(?P<bare_host>(?:" + _ASCII_LABEL + r"\.)+(?P<tld>[a-z]{2,63})(?![a-z0-9@+\-]))"
+    r"(?P<bare_host>(?:" + _ASCII_LABEL + r"\.){1,126}[a-z]{2,63}(?![a-z0-9@+\-]))"
     r")"
     r"(?P<port>:[0-9]+)?"
     r"(?P<path>/(?:" + _PATH_CHAR + "|" + _BALANCED_PARENS + r")*)?"
@@ -229,7 +233,7 @@ def url_spans(text: str, *, require_protocol: bool = False) -> list[tuple[int, i
 
     `require_protocol` finds only http(s) links (what Mastodon shortens); otherwise bare
     domains such as "example.com/page" are links too (what X shortens). The rules are in the
-    comment above this function.
+    comment that opens this module's "Links" section.
     """
     spans: list[tuple[int, int]] = []
     for match in _URL.finditer(text):

@@ -209,6 +209,11 @@ async def schedule(
                 "An editor's post needs an admin's approval before it can be scheduled; submit it for approval.",
                 code="approval_required",
             )
+        if post.status == PostStatus.SCHEDULED and not is_admin:
+            raise Forbidden(
+                "Only admins and owners can move a scheduled post; ask one to reschedule it.",
+                code="admin_required",
+            )
         _require_status(post, allowed, "scheduled")
     parts = await _check_limits(session, post)
     now = utcnow()
@@ -234,8 +239,11 @@ async def schedule(
             )
     post.scheduled_at = when
     post.schedule_timezone = zone
-    post.recurrence_rule = request.recurrence
-    post.evergreen_every_days = request.evergreen_every_days
+    # Rescheduling (e.g. a drag in the calendar) keeps repetition settings not sent again.
+    if "recurrence" in request.model_fields_set or post.status != PostStatus.SCHEDULED:
+        post.recurrence_rule = request.recurrence
+    if "evergreen_every_days" in request.model_fields_set or post.status != PostStatus.SCHEDULED:
+        post.evergreen_every_days = request.evergreen_every_days
     post.status = PostStatus.SCHEDULED
     record(session, access, post, "post.scheduled", scheduled_at=when.isoformat())
     return when, slot_account

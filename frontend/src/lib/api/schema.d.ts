@@ -1024,7 +1024,7 @@ export interface components {
              * Fields
              * @default null
              */
-            fields: components["schemas"]["ErrorField"][] | null;
+            fields?: components["schemas"]["ErrorField"][] | null;
             /** Message */
             message: string;
         };
@@ -1097,9 +1097,9 @@ export interface components {
              * Expires In Days
              * @default 7
              */
-            expires_in_days: number;
+            expires_in_days?: number;
             /** @default editor */
-            role: components["schemas"]["Role"];
+            role?: components["schemas"]["Role"];
         };
         /** InvitationCreated */
         InvitationCreated: {
@@ -1382,7 +1382,7 @@ export interface components {
              * Text
              * @default
              */
-            text: string;
+            text?: string;
         };
         /**
          * PostStatus
@@ -1408,7 +1408,7 @@ export interface components {
              * Text
              * @default
              */
-            text: string;
+            text?: string;
         };
         /** Rejection */
         Rejection: {
@@ -1441,7 +1441,7 @@ export interface components {
              * Timezone
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
         };
         /**
          * ScheduleRequest
@@ -1462,13 +1462,13 @@ export interface components {
              * Now
              * @default false
              */
-            now: boolean;
+            now?: boolean;
             /**
              * Queue
              * @description Take the next free posting slot of the targeted accounts.
              * @default false
              */
-            queue: boolean;
+            queue?: boolean;
             /**
              * Recurrence
              * @description Repeat by an RFC 5545 RRULE in the schedule's timezone, e.g. FREQ=WEEKLY;BYDAY=MO.
