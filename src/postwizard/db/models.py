@@ -5,12 +5,15 @@ from postwizard.auth.models import ApiToken, LoginSession, User
 from postwizard.db.base import Base
 from postwizard.media.models import Media
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostMedia, PostTarget
+from postwizard.publishing.models import Attempt, Delivery, WorkerHeartbeat
 from postwizard.workspaces.models import Invitation, Membership, Workspace
 
 __all__ = [
     "ActivityEvent",
     "ApiToken",
+    "Attempt",
     "Base",
+    "Delivery",
     "Invitation",
     "LoginSession",
     "Media",
@@ -22,5 +25,6 @@ __all__ = [
     "PostingSlot",
     "SocialAccount",
     "User",
+    "WorkerHeartbeat",
     "Workspace",
 ]

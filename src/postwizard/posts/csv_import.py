@@ -22,6 +22,7 @@ from postwizard.media.models import Media
 from postwizard.platforms.limits import MediaFacts, check
 from postwizard.posts.models import ActivityEvent, Post, PostMedia, PostStatus, PostTarget
 from postwizard.posts.service import PAST_TOLERANCE, QueuePlanner
+from postwizard.publishing.service import new_deliveries
 from postwizard.realtime.events import queue_event
 from postwizard.scheduling.timezones import as_utc, local_to_utc, validate_timezone
 from postwizard.workspaces.dependencies import WorkspaceAccess
@@ -268,23 +269,28 @@ def _create(
     created = []
     for valid in rows:
         post_id = uuid7()
-        session.add(
-            Post(
-                id=post_id,
-                workspace_id=access.workspace.id,
-                author_id=access.caller.user.id,
-                status=PostStatus.SCHEDULED if valid.when else PostStatus.DRAFT,
-                text=valid.text,
-                link=valid.link,
-                labels=valid.labels,
-                campaign=valid.campaign,
-                scheduled_at=valid.when,
-                schedule_timezone=valid.zone,
+        post = Post(
+            id=post_id,
+            workspace_id=access.workspace.id,
+            author_id=access.caller.user.id,
+            status=PostStatus.SCHEDULED if valid.when else PostStatus.DRAFT,
+            text=valid.text,
+            link=valid.link,
+            labels=valid.labels,
+            campaign=valid.campaign,
+            scheduled_at=valid.when,
+            schedule_timezone=valid.zone,
+        )
+        targets = [
+            PostTarget(id=uuid7(), post_id=post_id, account_id=account.id)
+            for account in valid.accounts
+        ]
+        session.add(post)
+        session.add_all(targets)
+        if valid.when is not None:
+            session.add_all(
+                new_deliveries(post, [(t.id, t.account_id, valid.text) for t in targets])
             )
-        )
-        session.add_all(
-            PostTarget(post_id=post_id, account_id=account.id) for account in valid.accounts
-        )
         session.add_all(
             PostMedia(post_id=post_id, media_id=item.id, position=position)
             for position, item in enumerate(valid.media)

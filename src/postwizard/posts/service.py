@@ -18,6 +18,7 @@ from postwizard.platforms.limits import check, text_length
 from postwizard.posts import repository, schemas
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostStatus, PostTarget
 from postwizard.posts.repository import PostParts
+from postwizard.publishing import service as publishing
 from postwizard.realtime.events import queue_event
 from postwizard.scheduling.recurrence import occurrences
 from postwizard.scheduling.slots import PostingSlot as Slot
@@ -150,7 +151,8 @@ async def update_post(
     await resolve_references(session, access.workspace.id, body)
     await _store_content(session, post, body)
     if post.status == PostStatus.SCHEDULED:
-        await _check_limits(session, post)  # a scheduled post must stay publishable
+        parts = await _check_limits(session, post)  # a scheduled post must stay publishable
+        await publishing.plan_deliveries(session, post, _delivery_plan(parts))
     elif post.status in {PostStatus.PENDING_APPROVAL, PostStatus.APPROVED} and not is_admin:
         post.status = PostStatus.DRAFT  # changed content needs approving again
     record(session, access, post, "post.updated")
@@ -245,12 +247,14 @@ async def schedule(
     if "evergreen_every_days" in request.model_fields_set or post.status != PostStatus.SCHEDULED:
         post.evergreen_every_days = request.evergreen_every_days
     post.status = PostStatus.SCHEDULED
+    await publishing.plan_deliveries(session, post, _delivery_plan(parts))
     record(session, access, post, "post.scheduled", scheduled_at=when.isoformat())
     return when, slot_account
 
 
 async def unschedule(session: AsyncSession, access: WorkspaceAccess, post: Post) -> Post:
     _require_status(post, {PostStatus.SCHEDULED}, "unscheduled")
+    await publishing.cancel_deliveries(session, post, "unscheduled")
     post.status = PostStatus.DRAFT
     post.scheduled_at = None
     record(session, access, post, "post.unscheduled")
@@ -260,6 +264,7 @@ async def unschedule(session: AsyncSession, access: WorkspaceAccess, post: Post)
 async def cancel(session: AsyncSession, access: WorkspaceAccess, post: Post) -> Post:
     _require_status(post, CANCELLABLE, "cancelled")
     _require_author_or_admin(access, post)
+    await publishing.cancel_deliveries(session, post)
     post.status = PostStatus.CANCELLED
     record(session, access, post, "post.cancelled")
     return post
@@ -273,6 +278,13 @@ async def add_comment(
     await session.flush()
     record(session, access, post, "post.commented")
     return comment
+
+
+def _delivery_plan(parts: PostParts) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    return [
+        (target.id, account.id, target.text if target.text is not None else parts.post.text)
+        for target, account in parts.targets
+    ]
 
 
 def target_contents(parts: PostParts) -> list[TargetContent]:

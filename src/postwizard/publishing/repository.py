@@ -1,0 +1,91 @@
+"""Queries for deliveries: the claim that lets any number of workers share the work safely."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postwizard.publishing.models import CLAIMABLE, Attempt, Delivery, DeliveryState
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    """Ready to work on: due claimable deliveries, and claims whose worker's lease ran out
+    (its call may have gone through: those are reconciled, never blindly retried)."""
+    return or_(
+        Delivery.state.in_(CLAIMABLE) & (Delivery.next_attempt_at <= now),
+        (Delivery.state == DeliveryState.CLAIMED) & (Delivery.lease_expires_at < now),
+    )
+
+
+async def claim_due(
+    session: AsyncSession, worker: str, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[Delivery]:
+    """Lease up to `limit` due deliveries to `worker`, oldest due first.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same row and
+    never wait for each other. SQLite: the single UPDATE … RETURNING statement is atomic (SQLite
+    serialises writers), which is all one embedded dispatcher needs."""
+    candidates = (
+        select(Delivery.id)
+        .where(_due(now))
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()))
+        .values(
+            state=DeliveryState.CLAIMED,
+            lease_owner=worker,
+            lease_expires_at=lease_until,
+            updated_at=now,
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.all()
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the dispatcher next has something to do (to sleep until then)."""
+    return await session.scalar(
+        select(func.min(func.coalesce(Delivery.lease_expires_at, Delivery.next_attempt_at))).where(
+            or_(Delivery.state.in_(CLAIMABLE), Delivery.state == DeliveryState.CLAIMED)
+        )
+    )
+
+
+async def deliveries_of_post(session: AsyncSession, post_id: uuid.UUID) -> Sequence[Delivery]:
+    return (
+        await session.scalars(
+            select(Delivery).where(Delivery.post_id == post_id).order_by(Delivery.id)
+        )
+    ).all()
+
+
+async def pending_attempt(session: AsyncSession, delivery_id: uuid.UUID) -> Attempt | None:
+    """The newest attempt if it never finished (its worker died mid-call)."""
+    newest = await session.scalar(
+        select(Attempt)
+        .where(Attempt.delivery_id == delivery_id)
+        .order_by(Attempt.number.desc())
+        .limit(1)
+    )
+    return newest if newest is not None and newest.finished_at is None else None
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> Sequence[Attempt]:
+    return (
+        await session.scalars(
+            select(Attempt)
+            .where(Attempt.delivery_id.in_(delivery_ids))
+            .order_by(Attempt.delivery_id, Attempt.number)
+        )
+    ).all()

@@ -1,0 +1,91 @@
+"""A scheduled post's deliveries: created when it is scheduled, re-planned or cancelled only
+while none has started, and the post's state derived from them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postwizard.errors import Conflict
+from postwizard.posts.models import Post, PostStatus
+from postwizard.publishing import repository
+from postwizard.publishing.models import Delivery, DeliveryState
+
+NOT_STARTED = frozenset({DeliveryState.SCHEDULED, DeliveryState.CANCELLED})
+
+
+async def _not_started(session: AsyncSession, post: Post, action: str) -> Sequence[Delivery]:
+    deliveries = await repository.deliveries_of_post(session, post.id)
+    started = [d for d in deliveries if d.state not in NOT_STARTED]
+    if started:
+        raise Conflict(
+            f"Publishing has already started for {len(started)} of this post's {len(deliveries)} "
+            f"accounts, so it can no longer be {action}; see each account's state on the post.",
+            code="publishing_started",
+        )
+    return deliveries
+
+
+async def plan_deliveries(
+    session: AsyncSession, post: Post, targets: Sequence[tuple[uuid.UUID, uuid.UUID, str]]
+) -> list[Delivery]:
+    """One delivery per (target id, account id, text), due at the post's time. Re-planning
+    replaces deliveries that have not started; started ones make it a conflict."""
+    for old in await _not_started(session, post, "rescheduled"):
+        await session.delete(old)
+    deliveries = new_deliveries(post, targets)
+    session.add_all(deliveries)
+    await session.flush()
+    return deliveries
+
+
+def new_deliveries(
+    post: Post, targets: Sequence[tuple[uuid.UUID, uuid.UUID, str]]
+) -> list[Delivery]:
+    """The deliveries of a newly scheduled post (no query: bulk imports call this per row)."""
+    assert post.scheduled_at is not None
+    return [
+        Delivery(
+            workspace_id=post.workspace_id,
+            post_id=post.id,
+            target_id=target_id,
+            account_id=account_id,
+            state=DeliveryState.SCHEDULED,
+            due_at=post.scheduled_at,
+            next_attempt_at=post.scheduled_at,
+            marker=uuid.uuid4().hex,
+            text=text,
+        )
+        for target_id, account_id, text in targets
+    ]
+
+
+async def cancel_deliveries(session: AsyncSession, post: Post, action: str = "cancelled") -> None:
+    for delivery in await _not_started(session, post, action):
+        delivery.state = DeliveryState.CANCELLED
+    await session.flush()
+
+
+def post_status_from(deliveries: Sequence[Delivery]) -> PostStatus | None:
+    """The post's state as its deliveries say; None when they say nothing new (all waiting)."""
+    states = [d.state for d in deliveries if d.state != DeliveryState.CANCELLED]
+    if not states:
+        return None
+    if all(s == DeliveryState.PUBLISHED for s in states):
+        return PostStatus.PUBLISHED
+    finished = [
+        s
+        for s in states
+        if s in {DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.MISSED}
+    ]
+    if len(finished) == len(states):
+        return (
+            PostStatus.PARTIALLY_PUBLISHED
+            if DeliveryState.PUBLISHED in finished
+            else PostStatus.FAILED
+        )
+    if any(s != DeliveryState.SCHEDULED for s in states):
+        return PostStatus.PUBLISHING
+    return None
