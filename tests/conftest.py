@@ -64,10 +64,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
+        # No embedded dispatcher: tests that publish drive one themselves, step by step.
         values: dict[str, object] = {
             "data_dir": tmp_path / "data",
             "secret_key": TEST_SECRET,
             "log_format": "console",
+            "embedded_worker": False,
         }
         values.update(overrides)
         return Settings.model_validate(values)

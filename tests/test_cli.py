@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -159,15 +161,42 @@ def test_doctor_masks_secrets_and_checks_dependencies(
     assert "hunter2-secret" not in masked.stdout
 
 
-def test_worker_says_it_is_not_built_yet(tmp_path: Path) -> None:
-    result = run_cli("worker", data_dir=tmp_path)
-    assert result.returncode == 3
-    assert "not built yet" in result.stderr
+def test_worker_runs_until_told_to_stop(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "POSTWIZARD_DATA_DIR": str(tmp_path / "data"),
+        "POSTWIZARD_LOG_FORMAT": "json",
+    }
+    worker = subprocess.Popen(
+        [POSTWIZARD, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert worker.stdout is not None
+        started = ""
+        deadline = time.monotonic() + 30
+        while "dispatcher started" not in started and time.monotonic() < deadline:
+            started += worker.stdout.readline()
+        assert "dispatcher started" in started
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
 
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["user", "create"], ["token", "create"], ["migrate"], ["doctor"], ["worker"]],
+    [
+        [],
+        ["serve"],
+        ["user", "create"],
+        ["token", "create"],
+        ["migrate"],
+        ["doctor"],
+        ["worker"],
+        ["sandbox"],
+        ["import"],
+    ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = run_cli(*command, "--help", data_dir=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,10 +25,13 @@ from postwizard.media.upload import UPLOAD_PATH, upload_body_limit
 from postwizard.observability.health import router as health_router
 from postwizard.observability.http import RequestObservability
 from postwizard.observability.logging import configure_logging
+from postwizard.platforms.registry import PlatformRegistry
 from postwizard.posts.router import IMPORT_MAX_BYTES, IMPORT_PATH
 from postwizard.posts.router import router as posts_router
+from postwizard.publishing.dispatcher import Dispatcher
 from postwizard.realtime.bus import create_bus
 from postwizard.realtime.router import router as realtime_router
+from postwizard.sandbox.app import close_sandbox_app
 from postwizard.web.spa import spa_router
 from postwizard.workspaces.router import router as workspaces_router
 
@@ -41,6 +45,13 @@ API_ROUTERS = (
 )
 
 
+SANDBOX_MOUNT = "/sandbox"
+
+
+def dispatcher_for(held: Resources) -> Dispatcher:
+    return Dispatcher(held.session_factory, held.platforms, held.bus, held.secret_key)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the environment). The database must be migrated."""
     settings = settings or get_settings()
@@ -50,10 +61,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         held = resources_of(app)
         await held.bus.start()
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        if settings.embedded_worker:
+            worker = asyncio.create_task(dispatcher_for(held).run(stop), name="embedded-dispatcher")
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await held.bus.stop()
+            await held.platforms.aclose()
+            if sandbox_app is not None:
+                await close_sandbox_app(sandbox_app)
             await held.engine.dispose()
 
     app = FastAPI(
@@ -65,8 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    settings.resolved_secret_key()  # fail at start, not at first login, if the key is unusable
+    secret_key = settings.resolved_secret_key()  # fail at start, not at first use, if unusable
     engine = create_engine(settings.effective_database_url)
+    platforms, sandbox_app = PlatformRegistry.from_settings(settings)
     app.state.resources = Resources(
         settings=settings,
         engine=engine,
@@ -74,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bus=create_bus(settings.redis_url),
         login_throttle=LoginThrottle(settings.login_attempts_per_minute),
         media_storage=LocalStorage(settings.data_dir / "media"),
+        platforms=platforms,
+        secret_key=secret_key,
     )
 
     install_error_handlers(app)
@@ -81,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     for router in API_ROUTERS:
         app.include_router(router)
+    if sandbox_app is not None:
+        app.mount(SANDBOX_MOUNT, sandbox_app)  # before the SPA's catch-all route
     app.include_router(spa_router())
 
     # Added innermost first: observability wraps everything, so refused requests are logged too.
@@ -89,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         overrides=[(UPLOAD_PATH, upload_body_limit(settings)), (IMPORT_PATH, IMPORT_MAX_BYTES)],
     )
-    app.add_middleware(CsrfProtection, secure_cookie=settings.is_https)
+    app.add_middleware(
+        CsrfProtection, secure_cookie=settings.is_https, exempt_prefixes=(SANDBOX_MOUNT + "/",)
+    )
     app.add_middleware(RequestObservability)
     return app

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="The instance secret (encrypts stored network credentials). Empty: generated into the data dir (mode 0600) on first run.",
     )
+    sandbox_url: str = Field(
+        default="",
+        description="Empty: the sandbox network runs inside this process (store in the data dir). Set to use a standalone `postwizard sandbox`.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
     log_format: LogFormat = Field(

@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, SmallInteger, String
+from sqlalchemy import ForeignKey, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postwizard.db.base import Base, CreatedAtMixin, FlexibleJSON, IdMixin, string_enum
@@ -35,6 +35,8 @@ class SocialAccount(IdMixin, CreatedAtMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     # Per-account limit overrides the network reports (e.g. a Mastodon instance's max characters).
     limit_overrides: Mapped[dict[str, Any]] = mapped_column(FlexibleJSON, default=dict)
+    # Encrypted with the instance key (accounts/credentials.py); never logged, never returned.
+    credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class PostingSlot(IdMixin, Base):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from postwizard.accounts import repository, schemas, service
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
+from postwizard.api.resources import resources
 from postwizard.db.session import DbSession
 from postwizard.workspaces.dependencies import AdminAccess, ViewerAccess
 
@@ -27,10 +28,17 @@ async def list_accounts(
 
 @router.post("/sandbox", status_code=status.HTTP_201_CREATED)
 async def create_sandbox_account(
-    body: schemas.SandboxAccountCreate, access: AdminAccess, session: DbSession
+    body: schemas.SandboxAccountCreate, request: Request, access: AdminAccess, session: DbSession
 ) -> schemas.Account:
     """Add a sandbox account (a simulated network) to try PostWizard without a real one."""
-    account = await service.create_sandbox_account(session, access.workspace.id, body)
+    held = resources(request)
+    account = await service.create_sandbox_account(
+        session,
+        access.workspace.id,
+        body,
+        sandbox=held.platforms.sandbox,
+        secret_key=held.secret_key,
+    )
     return service.describe(account, [])
 
 

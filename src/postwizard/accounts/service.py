@@ -8,16 +8,33 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts import repository, schemas
+from postwizard.accounts.credentials import encrypt_credentials
 from postwizard.accounts.models import PostingSlot, SocialAccount
-from postwizard.errors import NotFound
+from postwizard.errors import NotFound, PostWizardError
 from postwizard.platforms.networks import Network
+from postwizard.platforms.protocol import PlatformError
+from postwizard.platforms.sandbox import SandboxPlatform
 from postwizard.realtime.events import queue_event
 
 
 async def create_sandbox_account(
-    session: AsyncSession, workspace_id: uuid.UUID, body: schemas.SandboxAccountCreate
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    body: schemas.SandboxAccountCreate,
+    *,
+    sandbox: SandboxPlatform,
+    secret_key: str,
 ) -> SocialAccount:
+    try:
+        credentials = await sandbox.connect(body.handle, body.display_name)
+    except PlatformError as error:
+        raise PostWizardError(
+            f"Could not create the sandbox account: {error.message}",
+            code="sandbox_unavailable",
+            status_code=502,
+        ) from None
     account = SocialAccount(
+        credentials_encrypted=encrypt_credentials(secret_key, credentials),
         workspace_id=workspace_id,
         network=Network.SANDBOX,
         display_name=body.display_name,

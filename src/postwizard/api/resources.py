@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.config import Settings
 from postwizard.media.storage import MediaStorage
+from postwizard.platforms.registry import PlatformRegistry
 from postwizard.realtime.bus import EventBus
 
 
@@ -21,6 +22,8 @@ class Resources:
     bus: EventBus
     login_throttle: LoginThrottle
     media_storage: MediaStorage
+    platforms: PlatformRegistry
+    secret_key: str
 
 
 def resources_of(app: FastAPI) -> Resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -15,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard import __version__
+from postwizard.cli.sandbox import sandbox
 from postwizard.config import Settings
 from postwizard.errors import PostWizardError
 
@@ -29,6 +31,7 @@ app = typer.Typer(
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage personal API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.command()(sandbox)
 app.add_typer(token_app, name="token")
 
 console = Console()
@@ -125,12 +128,15 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the background worker on its own (scale-out). Not built yet: it arrives with the publishing engine."""
-    errors.print(
-        "[yellow]The standalone worker is not built yet.[/yellow] It arrives with the publishing engine; "
-        "until then there is no background work, and `postwizard serve` is all you need."
-    )
-    raise typer.Exit(3)
+    """Run the publishing dispatcher on its own, for scale-out: web processes with
+    POSTWIZARD_EMBEDDED_WORKER=false, and any number of workers against PostgreSQL (Redis carries
+    wake-ups between processes). Stops gracefully on Ctrl-C / SIGTERM."""
+    from postwizard.cli.worker import run_worker
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        migrate_database(settings)
+    asyncio.run(run_worker(settings))
 
 
 @app.command()
@@ -314,9 +320,10 @@ def openapi() -> None:
     """Print the OpenAPI document of the HTTP API (the front end's client is generated from it)."""
     from postwizard.app import create_app
 
-    # Nothing is opened: the spec depends on code only, so no data dir or real secret is needed.
-    settings = Settings(data_dir=Path("/nonexistent"), secret_key="openapi-export-" + "x" * 32)
-    spec = create_app(settings).openapi()
+    # The spec depends on code only: a throwaway data dir and secret will do.
+    with tempfile.TemporaryDirectory(prefix="postwizard-openapi-") as scratch:
+        settings = Settings(data_dir=Path(scratch), secret_key="openapi-export-" + "x" * 32)
+        spec = create_app(settings).openapi()
     sys.stdout.write(json.dumps(spec, indent=2, sort_keys=True) + "\n")
 
 

@@ -47,6 +47,22 @@ class SandboxPlatform:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def connect(self, handle: str, display_name: str) -> dict[str, str]:
+        """Create the account on the sandbox (or sign in again if the handle exists): its credentials."""
+        try:
+            response = await self._client.post(
+                f"{self.base_url}/v1/accounts",
+                json={"handle": handle, "display_name": display_name},
+            )
+            if response.status_code == 409:
+                response = await self._client.post(f"{self.base_url}/v1/accounts/{handle}/token")
+        except httpx.TransportError as error:
+            raise TransientError(
+                f"The sandbox network at {self.base_url} did not answer: {type(error).__name__}."
+            ) from error
+        _raise_for_error(response)
+        return {"token": str(response.json()["token"])}
+
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         body: dict[str, Any] = {"text": request.text, "client_key": request.marker}
         if request.reply_to:

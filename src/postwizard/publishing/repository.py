@@ -89,3 +89,12 @@ async def attempts_of(
             .order_by(Attempt.delivery_id, Attempt.number)
         )
     ).all()
+
+
+async def last_attempt(session: AsyncSession, delivery_id: uuid.UUID) -> Attempt | None:
+    return await session.scalar(
+        select(Attempt)
+        .where(Attempt.delivery_id == delivery_id)
+        .order_by(Attempt.number.desc())
+        .limit(1)
+    )

@@ -44,10 +44,18 @@ class LocalFanout:
 
     def __init__(self) -> None:
         self._subscribers: dict[uuid.UUID, set[Subscription]] = {}
+        self._listeners: list[Callable[[Event], None]] = []
 
     def deliver(self, event: Event) -> None:
         for subscription in list(self._subscribers.get(event.workspace_id, ())):
             subscription.offer(event)
+        for listener in self._listeners:
+            listener(event)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Call `listener` (quick, non-blocking) for every event of every workspace, e.g. to wake
+        the dispatcher when a post is scheduled in any process."""
+        self._listeners.append(listener)
 
     def add(self, workspace_id: uuid.UUID) -> Subscription:
         subscription = Subscription()
@@ -78,12 +86,17 @@ class EventBus(Protocol):
 
     async def ping(self) -> None: ...
 
+    def add_listener(self, listener: Callable[[Event], None]) -> None: ...
+
 
 class FanoutBus:
     """What both buses share: local delivery and replay-then-live subscriptions without gaps or repeats."""
 
     def __init__(self) -> None:
         self.fanout = LocalFanout()
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        self.fanout.add_listener(listener)
 
     def order_key(self, event_id: str) -> tuple[int, ...]:
         raise NotImplementedError

@@ -1,0 +1,38 @@
+"""`postwizard worker`: the dispatcher without the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from postwizard.config import Settings
+from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.observability.logging import configure_logging
+from postwizard.platforms.registry import PlatformRegistry
+from postwizard.publishing.dispatcher import Dispatcher
+from postwizard.realtime.bus import create_bus
+
+log = structlog.get_logger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    configure_logging(settings.log_format, settings.log_level)
+    engine = create_engine(settings.effective_database_url)
+    bus = create_bus(settings.redis_url)
+    platforms, _sandbox_app = PlatformRegistry.from_settings(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await bus.start()
+    try:
+        dispatcher = Dispatcher(
+            create_session_factory(engine), platforms, bus, settings.resolved_secret_key()
+        )
+        await dispatcher.run(stop)
+    finally:
+        await bus.stop()
+        await platforms.aclose()
+        await engine.dispose()

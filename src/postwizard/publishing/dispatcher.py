@@ -1,0 +1,460 @@
+"""The dispatcher: claims due deliveries, calls the networks, records every attempt.
+
+Exactly once, step by step (DESIGN.md, "Publishing invariants"):
+1. A delivery is leased before work starts; a worker that dies leaves a lease that expires.
+2. Every network call is an Attempt row committed *before* the call.
+3. When the last attempt never finished, or its outcome is unknown, the adapter reconciles
+   first; only a confirmed "not there" is published again.
+4. After a successful call, a failure to record it cannot cause a retry: the unfinished
+   attempt sends the next worker to reconciliation, which finds the post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from postwizard.accounts.credentials import decrypt_credentials
+from postwizard.accounts.models import AccountStatus, SocialAccount
+from postwizard.db.base import utcnow
+from postwizard.errors import PostWizardError
+from postwizard.platforms.protocol import (
+    AccountRef,
+    AuthExpiredError,
+    PermanentError,
+    Platform,
+    PlatformError,
+    Published,
+    PublishRequest,
+    RateLimitedError,
+    UnknownOutcomeError,
+)
+from postwizard.platforms.registry import PlatformRegistry
+from postwizard.posts.models import Post
+from postwizard.publishing import repository
+from postwizard.publishing.models import (
+    Attempt,
+    AttemptOutcome,
+    Delivery,
+    DeliveryState,
+    WorkerHeartbeat,
+)
+from postwizard.publishing.policy import RetryPolicy
+from postwizard.publishing.service import post_status_from
+from postwizard.realtime.bus import EventBus
+from postwizard.realtime.events import Event, queue_event, take_pending_events
+
+log = structlog.get_logger(__name__)
+
+# Events after which there may be new due work.
+WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "delivery.retry"})
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    concurrency: int = 32
+    per_account: int = 1
+    safety_poll: timedelta = timedelta(seconds=30)
+    heartbeat_every: timedelta = timedelta(seconds=5)
+    call_timeout: timedelta = timedelta(seconds=30)
+    unknown_recheck: timedelta = timedelta(seconds=5)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        platforms: PlatformRegistry,
+        bus: EventBus,
+        secret_key: str,
+        *,
+        worker_id: str | None = None,
+        policy: RetryPolicy | None = None,
+        config: DispatcherConfig | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.platforms = platforms
+        self.bus = bus
+        self.secret_key = secret_key
+        self.worker_id = worker_id or new_worker_id()
+        self.policy = policy or RetryPolicy()
+        self.config = config or DispatcherConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._slots = asyncio.Semaphore(self.config.concurrency)
+        self._account_locks: dict[uuid.UUID, asyncio.Semaphore] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        bus.add_listener(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type in WAKING_EVENTS:
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then let in-flight calls finish (graceful shutdown)."""
+        log.info("dispatcher started", worker=self.worker_id)
+        heartbeat = asyncio.create_task(self._heartbeats(stop), name="dispatcher-heartbeat")
+        try:
+            while not stop.is_set():
+                try:
+                    claimed = await self.dispatch_due()
+                except Exception:  # a database hiccup must not kill the worker; it retries
+                    log.exception("dispatch round failed", worker=self.worker_id)
+                    claimed = 0
+                if claimed == 0:
+                    await self._sleep_until_due(stop)
+        finally:
+            await self.drain()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            log.info("dispatcher stopped", worker=self.worker_id)
+
+    async def dispatch_due(self) -> int:
+        """Claim what is due (up to free capacity) and start working on it; how many were claimed."""
+        free = self.config.concurrency - len(self._in_flight)
+        if free <= 0:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        now = self.clock()
+        async with self.session_factory() as session:
+            claimed = await repository.claim_due(
+                session, self.worker_id, now, now + self.policy.lease, free
+            )
+            await session.commit()
+        for delivery in claimed:
+            task = asyncio.create_task(self._guarded(delivery.id, delivery.account_id))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(claimed)
+
+    async def drain(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _sleep_until_due(self, stop: asyncio.Event) -> None:
+        async with self.session_factory() as session:
+            next_due = await repository.next_due_at(session)
+        wait = self.config.safety_poll.total_seconds()
+        if next_due is not None:
+            wait = min(wait, max(0.0, (next_due - self.clock()).total_seconds()))
+        if self._in_flight:
+            wait = min(wait, 0.5)
+        self._wake.clear()
+        stopping = asyncio.ensure_future(stop.wait())
+        waking = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stopping, waking}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            waking.cancel()
+
+    async def _guarded(self, delivery_id: uuid.UUID, account_id: uuid.UUID) -> None:
+        lock = self._account_locks.setdefault(
+            account_id, asyncio.Semaphore(self.config.per_account)
+        )
+        async with self._slots, lock:
+            try:
+                await self.process(delivery_id)
+            except Exception:  # the lease expires and another round reconciles it
+                log.exception(
+                    "delivery processing failed", delivery=str(delivery_id), worker=self.worker_id
+                )
+
+    async def process(self, delivery_id: uuid.UUID) -> None:
+        """Take one claimed delivery as far as it goes now."""
+        async with self.session_factory() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if (
+                delivery is None
+                or delivery.state != DeliveryState.CLAIMED
+                or delivery.lease_owner != self.worker_id
+            ):
+                return  # cancelled or taken over meanwhile
+            account = await session.get(SocialAccount, delivery.account_id)
+            assert account is not None  # deleting the account deletes its deliveries
+            unfinished = await repository.pending_attempt(session, delivery.id)
+            last = await repository.last_attempt(session, delivery.id)
+            now = self.clock()
+            if (
+                delivery.attempt_count == 0
+                and unfinished is None
+                and self.policy.is_missed(delivery.due_at, now)
+            ):
+                late = now - delivery.due_at
+                await self._finish(
+                    session,
+                    delivery,
+                    DeliveryState.MISSED,
+                    error=f"Not published: PostWizard was not running at the scheduled time, and {int(late.total_seconds() // 60)} minutes "
+                    "late is past the missed-post cutoff. Reschedule it to publish.",
+                )
+                return
+            try:
+                platform = self.platforms.get(account.network)
+                ref = AccountRef(
+                    id=account.id,
+                    network=account.network,
+                    handle=account.handle,
+                    credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
+                    options=account.limit_overrides,
+                )
+            except PostWizardError as error:
+                await self._finish(session, delivery, DeliveryState.FAILED, error=error.message)
+                return
+            request = PublishRequest(marker=delivery.marker, text=delivery.text)
+            if unfinished is not None:
+                # The worker before us died during this call: the outcome is unknown.
+                unfinished.outcome = AttemptOutcome.UNKNOWN
+                unfinished.finished_at = now
+                unfinished.error = "The worker stopped during this call."
+            needs_reconcile = unfinished is not None or (
+                last is not None and last.outcome == AttemptOutcome.UNKNOWN
+            )
+            if needs_reconcile:
+                found = await self._reconcile(session, delivery, platform, ref, request)
+                if found is not True:
+                    return  # published (found) or still unknown; both recorded
+            await self._publish(session, delivery, account, platform, ref, request)
+
+    async def _reconcile(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        platform: Platform,
+        ref: AccountRef,
+        request: PublishRequest,
+    ) -> bool | None:
+        """True when the network certainly does not have the post (publish may go ahead)."""
+        attempt = await self._begin_attempt(session, delivery, "reconcile")
+        try:
+            found = await asyncio.wait_for(
+                platform.reconcile(ref, request),
+                self.config.call_timeout.total_seconds(),
+            )
+        except (PlatformError, TimeoutError) as error:
+            message = getattr(error, "message", None) or "the network did not answer in time"
+            attempt.outcome, attempt.error, attempt.finished_at = (
+                AttemptOutcome.UNKNOWN,
+                message,
+                self.clock(),
+            )
+            await self._after_unknown(
+                session, delivery, f"Could not confirm whether the post was published: {message}"
+            )
+            return None
+        attempt.finished_at = self.clock()
+        if found is None:
+            attempt.outcome = AttemptOutcome.RECONCILED_ABSENT
+            await session.commit()
+            return True
+        attempt.outcome = AttemptOutcome.RECONCILED_FOUND
+        await self._published(session, delivery, found)
+        return False
+
+    async def _publish(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        account: SocialAccount,
+        platform: Platform,
+        ref: AccountRef,
+        request: PublishRequest,
+    ) -> None:
+        delivery.attempt_count += 1
+        attempt = await self._begin_attempt(session, delivery, "publish")
+        try:
+            published: Published = await asyncio.wait_for(
+                platform.publish(ref, request),
+                self.config.call_timeout.total_seconds(),
+            )
+        except TimeoutError:
+            error: PlatformError = UnknownOutcomeError(
+                "The network did not answer in time after the post was sent."
+            )
+        except PlatformError as raised:
+            error = raised
+        else:
+            attempt.outcome, attempt.finished_at = AttemptOutcome.PUBLISHED, self.clock()
+            await self._published(session, delivery, published)
+            return
+        attempt.finished_at = self.clock()
+        attempt.http_status = error.http_status
+        attempt.error = error.message
+        now = self.clock()
+        if isinstance(error, UnknownOutcomeError):
+            attempt.outcome = AttemptOutcome.UNKNOWN
+            await self._after_unknown(session, delivery, error.message)
+        elif isinstance(error, AuthExpiredError):
+            attempt.outcome = AttemptOutcome.AUTH_ERROR
+            account.status = AccountStatus.NEEDS_RECONNECT
+            account.status_reason = error.message
+            queue_event(
+                session, account.workspace_id, "account.needs_reconnect", {"id": str(account.id)}
+            )
+            await self._finish(
+                session,
+                delivery,
+                DeliveryState.FAILED,
+                error=f"{error.message} Reconnect the account, then retry.",
+            )
+        elif isinstance(error, PermanentError):
+            attempt.outcome = AttemptOutcome.PERMANENT_ERROR
+            await self._finish(session, delivery, DeliveryState.FAILED, error=error.message)
+        else:
+            retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+            attempt.outcome = (
+                AttemptOutcome.RATE_LIMITED
+                if retry_after is not None
+                else AttemptOutcome.TRANSIENT_ERROR
+            )
+            next_at = self.policy.next_attempt_after_error(
+                now, delivery.attempt_count, retry_after, self.rng
+            )
+            if self.policy.gives_up(delivery.due_at, next_at):
+                await self._finish(
+                    session,
+                    delivery,
+                    DeliveryState.FAILED,
+                    error=f"Gave up retrying: {error.message}",
+                )
+            else:
+                await self._finish(
+                    session,
+                    delivery,
+                    DeliveryState.RETRY_WAIT,
+                    error=error.message,
+                    next_attempt_at=next_at,
+                )
+
+    async def _after_unknown(self, session: AsyncSession, delivery: Delivery, message: str) -> None:
+        next_at = self.clock() + self.config.unknown_recheck
+        if self.policy.gives_up(delivery.due_at, next_at):
+            await self._finish(
+                session,
+                delivery,
+                DeliveryState.FAILED,
+                error=f"{message} PostWizard could not confirm it; check the account before posting it again.",
+            )
+        else:
+            await self._finish(
+                session, delivery, DeliveryState.UNKNOWN, error=message, next_attempt_at=next_at
+            )
+
+    async def _begin_attempt(self, session: AsyncSession, delivery: Delivery, kind: str) -> Attempt:
+        """Committed before the call, so a crash during it is visible to the next worker."""
+        last = await repository.last_attempt(session, delivery.id)
+        number = 1 if last is None else last.number + 1
+        attempt = Attempt(
+            delivery_id=delivery.id,
+            number=number,
+            kind=kind,
+            worker=self.worker_id,
+            outcome=AttemptOutcome.PENDING,
+            started_at=self.clock(),
+        )
+        session.add(attempt)
+        await session.commit()
+        return attempt
+
+    async def _published(
+        self, session: AsyncSession, delivery: Delivery, published: Published
+    ) -> None:
+        delivery.remote_id, delivery.remote_url = published.remote_id, published.url
+        delivery.published_at = published.published_at or self.clock()
+        await self._finish(session, delivery, DeliveryState.PUBLISHED, error=None)
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        state: DeliveryState,
+        *,
+        error: str | None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        delivery.state = state
+        delivery.last_error = error
+        delivery.lease_owner = None
+        delivery.lease_expires_at = None
+        if next_attempt_at is not None:
+            delivery.next_attempt_at = next_attempt_at
+        await session.flush()
+        post = await session.get(Post, delivery.post_id)
+        if post is not None:
+            derived = post_status_from(await repository.deliveries_of_post(session, post.id))
+            if derived is not None and derived != post.status:
+                post.status = derived
+                queue_event(
+                    session,
+                    post.workspace_id,
+                    f"post.{derived.value}",
+                    {"post_id": str(post.id), "status": derived.value},
+                )
+        queue_event(
+            session,
+            delivery.workspace_id,
+            "delivery.updated",
+            {
+                "delivery_id": str(delivery.id),
+                "post_id": str(delivery.post_id),
+                "state": state.value,
+                "error": error,
+            },
+        )
+        await session.commit()
+        for event in take_pending_events(session):
+            await self.bus.publish(event.workspace_id, event.type, event.data)
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        started = self.clock()
+        while not stop.is_set():
+            try:
+                await self.beat(started)
+            except Exception:  # a missed beat is not worth dying for
+                log.warning("heartbeat failed", worker=self.worker_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.config.heartbeat_every.total_seconds())
+
+    async def beat(self, started: datetime) -> None:
+        values = {
+            "worker": self.worker_id,
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": started,
+            "seen_at": self.clock(),
+            "in_flight": len(self._in_flight),
+        }
+        async with self.session_factory() as session:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = insert(WorkerHeartbeat).values(values)
+            statement = statement.on_conflict_do_update(
+                index_elements=[WorkerHeartbeat.worker],
+                set_={"seen_at": values["seen_at"], "in_flight": values["in_flight"]},
+            )
+            await session.execute(statement)
+            await session.commit()

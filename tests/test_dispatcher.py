@@ -1,0 +1,238 @@
+"""The dispatcher against the sandbox network: on time, never twice, never lost (SQLite and
+PostgreSQL). Each test drives the dispatcher step by step with a clock it controls."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from postwizard.api.resources import resources_of
+from postwizard.platforms.protocol import AccountRef, Published, PublishRequest
+from postwizard.platforms.registry import PlatformRegistry
+from postwizard.publishing.dispatcher import Dispatcher, DispatcherConfig
+from postwizard.publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
+from tests.api_client import ApiClient, Person, add_sandbox_account, set_up_owner
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_dispatcher(
+    app: FastAPI, clock: Clock, platforms: PlatformRegistry | None = None, **config: object
+) -> Dispatcher:
+    held = resources_of(app)
+    return Dispatcher(
+        held.session_factory,
+        platforms or held.platforms,
+        held.bus,
+        held.secret_key,
+        clock=clock,
+        config=DispatcherConfig(**config),  # type: ignore[arg-type]
+    )
+
+
+async def run_round(dispatcher: Dispatcher) -> int:
+    claimed = await dispatcher.dispatch_due()
+    await dispatcher.drain()
+    return claimed
+
+
+async def schedule(
+    api: ApiClient, owner: Person, account: str, when: datetime, text: str = "Fresh bread!"
+) -> str:
+    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
+    post = (await api.post(url, json={"text": text, "targets": [{"account_id": account}]})).json()
+    answer = await api.post(f"{url}/{post['id']}/schedule", json={"at": when.isoformat()})
+    assert answer.status_code == 200, answer.text
+    post_id: str = post["id"]
+    return post_id
+
+
+async def delivery_of(app: FastAPI, post_id: str) -> Delivery:
+    async with resources_of(app).session_factory() as session:
+        return (
+            await session.scalars(select(Delivery).where(Delivery.post_id == uuid.UUID(post_id)))
+        ).one()
+
+
+async def attempts_of(app: FastAPI, delivery_id: uuid.UUID) -> list[Attempt]:
+    async with resources_of(app).session_factory() as session:
+        statement = (
+            select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.number)
+        )
+        return list(await session.scalars(statement))
+
+
+async def sandbox_record(api: ApiClient) -> dict:  # type: ignore[type-arg]
+    record: dict = (await api.get("/sandbox/v1/_record")).json()  # type: ignore[type-arg]
+    return record
+
+
+async def set_faults(api: ApiClient, **faults: object) -> None:
+    response = await api.put("/sandbox/v1/_faults", json=faults)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def when() -> datetime:
+    return (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+
+
+async def test_a_post_goes_out_at_its_time_not_before(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(both_client)
+    account = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    post_id = await schedule(both_client, owner, account, when)
+    clock = Clock(when - timedelta(seconds=1))
+    dispatcher = make_dispatcher(both_app, clock)
+    assert await run_round(dispatcher) == 0
+    clock.now = when
+    assert await run_round(dispatcher) == 1
+    delivery = await delivery_of(both_app, post_id)
+    assert delivery.state == DeliveryState.PUBLISHED
+    assert delivery.remote_id
+    post = (
+        await both_client.get(f"/api/v1/workspaces/{owner.workspace_id}/posts/{post_id}")
+    ).json()
+    assert post["status"] == "published"
+    record = await sandbox_record(both_client)
+    assert record["posts"] == 1
+    assert record["duplicates"] == []
+    assert [a.outcome for a in await attempts_of(both_app, delivery.id)] == [
+        AttemptOutcome.PUBLISHED
+    ]
+
+
+async def test_rate_limited_delivery_waits_for_retry_after_then_publishes(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post_id = await schedule(client, owner, account, when)
+    await set_faults(client, seed=1, rate_limit_rate=1.0)
+    clock = Clock(when)
+    dispatcher = make_dispatcher(app, clock)
+    await run_round(dispatcher)
+    waiting = await delivery_of(app, post_id)
+    assert waiting.state == DeliveryState.RETRY_WAIT
+    assert waiting.next_attempt_at >= when + timedelta(seconds=1)
+    await set_faults(client, seed=1)
+    assert await run_round(dispatcher) == 0  # not before its time
+    clock.now = waiting.next_attempt_at
+    await run_round(dispatcher)
+    assert (await delivery_of(app, post_id)).state == DeliveryState.PUBLISHED
+    assert (await sandbox_record(client))["posts"] == 1
+
+
+async def test_timeout_after_the_network_applied_is_reconciled_not_reposted(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(both_client)
+    account = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    post_id = await schedule(both_client, owner, account, when)
+    await set_faults(both_client, seed=2, timeout_after_apply_rate=1.0, hang_seconds=5)
+    clock = Clock(when)
+    dispatcher = make_dispatcher(both_app, clock, call_timeout=timedelta(seconds=0.5))
+    await run_round(dispatcher)
+    unknown = await delivery_of(both_app, post_id)
+    assert unknown.state == DeliveryState.UNKNOWN
+    await set_faults(both_client, seed=2)
+    clock.now = unknown.next_attempt_at
+    await run_round(dispatcher)
+    delivery = await delivery_of(both_app, post_id)
+    assert delivery.state == DeliveryState.PUBLISHED
+    outcomes = [a.outcome for a in await attempts_of(both_app, delivery.id)]
+    assert outcomes == [AttemptOutcome.UNKNOWN, AttemptOutcome.RECONCILED_FOUND]
+    record = await sandbox_record(both_client)
+    assert (record["posts"], record["duplicates"]) == (1, [])
+
+
+class CrashAfterPublish:
+    """The network accepts the post, then the worker "dies" before it can record it."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.network = inner.network  # type: ignore[attr-defined]
+
+    async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
+        await self.inner.publish(account, request)  # type: ignore[attr-defined]
+        raise RuntimeError("worker killed right after the network accepted the post")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_crash_between_network_and_commit_does_not_post_twice(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(both_client)
+    account = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    post_id = await schedule(both_client, owner, account, when)
+    held = resources_of(both_app)
+    crashing = PlatformRegistry(
+        {held.platforms.sandbox.network: CrashAfterPublish(held.platforms.sandbox)}
+    )  # type: ignore[dict-item]
+    clock = Clock(when)
+    await run_round(make_dispatcher(both_app, clock, crashing))
+    stuck = await delivery_of(both_app, post_id)
+    assert stuck.state == DeliveryState.CLAIMED  # the dead worker's lease
+    assert [a.outcome for a in await attempts_of(both_app, stuck.id)] == [AttemptOutcome.PENDING]
+
+    successor = make_dispatcher(both_app, clock)
+    assert await run_round(successor) == 0  # the lease still holds
+    clock.now = when + timedelta(minutes=3)
+    assert await run_round(successor) == 1
+    delivery = await delivery_of(both_app, post_id)
+    assert delivery.state == DeliveryState.PUBLISHED
+    outcomes = [a.outcome for a in await attempts_of(both_app, delivery.id)]
+    assert outcomes == [AttemptOutcome.UNKNOWN, AttemptOutcome.RECONCILED_FOUND]
+    record = await sandbox_record(both_client)
+    assert (record["posts"], record["duplicates"]) == (1, [])
+
+
+async def test_revoked_access_fails_the_delivery_and_flags_the_account(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post_id = await schedule(client, owner, account, when)
+    assert (await client.delete("/sandbox/v1/accounts/bakery/token")).status_code == 204
+    await run_round(make_dispatcher(app, Clock(when)))
+    delivery = await delivery_of(app, post_id)
+    assert delivery.state == DeliveryState.FAILED
+    assert "Reconnect the account" in (delivery.last_error or "")
+    accounts = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/accounts")).json()[
+        "items"
+    ]
+    assert accounts[0]["status"] == "needs_reconnect"
+    post = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/posts/{post_id}")).json()
+    assert post["status"] == "failed"
+
+
+async def test_after_a_long_outage_overdue_posts_are_missed_not_published(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    slightly_late = await schedule(client, owner, account, when, text="a bit late")
+    far_too_late = await schedule(
+        client, owner, account, when - timedelta(minutes=30), text="too late"
+    )
+    # 5 h 45 min after the first was due (inside the 6-hour cutoff), 6 h 15 min after the second.
+    clock = Clock(when + timedelta(hours=5, minutes=45))
+    await run_round(make_dispatcher(app, clock))
+    assert (await delivery_of(app, slightly_late)).state == DeliveryState.PUBLISHED
+    missed = await delivery_of(app, far_too_late)
+    assert missed.state == DeliveryState.MISSED
+    assert "Reschedule" in (missed.last_error or "")
+    assert (await sandbox_record(client))["posts"] == 1
