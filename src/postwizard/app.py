@@ -28,7 +28,7 @@ from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.posts.router import IMPORT_MAX_BYTES, IMPORT_PATH
 from postwizard.posts.router import router as posts_router
-from postwizard.publishing.dispatcher import Dispatcher
+from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
 from postwizard.realtime.bus import create_bus
 from postwizard.realtime.router import router as realtime_router
 from postwizard.sandbox.app import close_sandbox_app
@@ -49,7 +49,14 @@ SANDBOX_MOUNT = "/sandbox"
 
 
 def dispatcher_for(held: Resources) -> Dispatcher:
-    return Dispatcher(held.session_factory, held.platforms, held.bus, held.secret_key)
+    return Dispatcher(
+        held.session_factory,
+        held.platforms,
+        held.bus,
+        held.secret_key,
+        policy=retry_policy(held.settings),
+        config=dispatcher_config(held.settings),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

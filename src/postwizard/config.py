@@ -54,6 +54,32 @@ class Settings(BaseSettings):
         default="",
         description="Empty: the sandbox network runs inside this process (store in the data dir). Set to use a standalone `postwizard sandbox`.",
     )
+    worker_concurrency: int = Field(
+        default=32, ge=1, le=1000, description="Network calls one dispatcher makes at once."
+    )
+    lease_seconds: int = Field(
+        default=120,
+        ge=2,
+        description="How long a claimed delivery stays with its worker before another may take it over (and reconcile).",
+    )
+    call_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A network call with no answer by then has an unknown outcome and is reconciled.",
+    )
+    retry_base_seconds: float = Field(
+        default=5,
+        gt=0,
+        description="First retry delay; later ones grow exponentially with jitter up to 15 minutes.",
+    )
+    missed_cutoff_hours: float = Field(
+        default=6,
+        gt=0,
+        description="After an outage, deliveries later than this are marked missed instead of published.",
+    )
+    give_up_hours: float = Field(
+        default=24, gt=0, description="Stop retrying a delivery this long after its due time."
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
     log_format: LogFormat = Field(

@@ -11,7 +11,7 @@ from postwizard.config import Settings
 from postwizard.db.engine import create_engine, create_session_factory
 from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.publishing.dispatcher import Dispatcher
+from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
 from postwizard.realtime.bus import create_bus
 
 log = structlog.get_logger(__name__)
@@ -29,7 +29,12 @@ async def run_worker(settings: Settings) -> None:
     await bus.start()
     try:
         dispatcher = Dispatcher(
-            create_session_factory(engine), platforms, bus, settings.resolved_secret_key()
+            create_session_factory(engine),
+            platforms,
+            bus,
+            settings.resolved_secret_key(),
+            policy=retry_policy(settings),
+            config=dispatcher_config(settings),
         )
         await dispatcher.run(stop)
     finally:

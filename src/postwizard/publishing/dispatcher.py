@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwizard.accounts.credentials import decrypt_credentials
 from postwizard.accounts.models import AccountStatus, SocialAccount
+from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
 from postwizard.platforms.protocol import (
@@ -70,6 +71,23 @@ class DispatcherConfig:
     heartbeat_every: timedelta = timedelta(seconds=5)
     call_timeout: timedelta = timedelta(seconds=30)
     unknown_recheck: timedelta = timedelta(seconds=5)
+
+
+def dispatcher_config(settings: Settings) -> DispatcherConfig:
+    return DispatcherConfig(
+        concurrency=settings.worker_concurrency,
+        call_timeout=timedelta(seconds=settings.call_timeout_seconds),
+        unknown_recheck=timedelta(seconds=min(5.0, settings.retry_base_seconds)),
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_seconds=settings.retry_base_seconds,
+        lease=timedelta(seconds=settings.lease_seconds),
+        missed_cutoff=timedelta(hours=settings.missed_cutoff_hours),
+        give_up_after=timedelta(hours=settings.give_up_hours),
+    )
 
 
 def new_worker_id() -> str:
