@@ -236,3 +236,55 @@ async def test_after_a_long_outage_overdue_posts_are_missed_not_published(
     assert missed.state == DeliveryState.MISSED
     assert "Reschedule" in (missed.last_error or "")
     assert (await sandbox_record(client))["posts"] == 1
+
+
+async def test_post_shows_each_attempt_and_a_missed_delivery_can_be_retried(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post_id = await schedule(client, owner, account, when)
+    await run_round(make_dispatcher(app, Clock(when + timedelta(hours=7))))
+    base = f"/api/v1/workspaces/{owner.workspace_id}"
+    [missed] = (await client.get(f"{base}/posts/{post_id}/deliveries")).json()
+    assert (missed["state"], missed["can_retry"], missed["account_name"]) == (
+        "missed",
+        True,
+        "Bakery",
+    )
+    retried = await client.post(f"{base}/deliveries/{missed['id']}/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "scheduled"
+    again = await client.post(f"{base}/deliveries/{missed['id']}/retry")
+    assert again.status_code == 409
+    await run_round(make_dispatcher(app, Clock(datetime.now(UTC) + timedelta(seconds=1))))
+    [published] = (await client.get(f"{base}/posts/{post_id}/deliveries")).json()
+    assert published["state"] == "published"
+    assert [a["outcome"] for a in published["attempts"]] == ["published"]
+    assert published["remote_url"]
+
+
+async def test_health_alerts_when_posts_are_due_and_no_worker_runs(
+    app: FastAPI, client: ApiClient
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
+    post = (
+        await client.post(url, json={"text": "Now!", "targets": [{"account_id": account}]})
+    ).json()
+    await client.post(f"{url}/{post['id']}/schedule", json={"now": True})
+    health = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/publishing/health")).json()
+    assert (health["queue_depth"], health["due_not_started"], health["workers"]) == (1, 1, [])
+    assert "no publishing worker is running" in health["alert"]
+    metrics = (await client.get("/metrics")).text
+    assert "postwizard_publishing_due_not_started 1.0" in metrics
+    assert "postwizard_publishing_live_workers 0.0" in metrics
+
+    dispatcher = make_dispatcher(app, Clock(datetime.now(UTC) + timedelta(seconds=1)))
+    await dispatcher.beat(datetime.now(UTC))
+    await run_round(dispatcher)
+    health = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/publishing/health")).json()
+    assert health["alert"] is None
+    assert [w["alive"] for w in health["workers"]] == [True]
+    assert health["due_not_started"] == 0

@@ -16,7 +16,7 @@ async def test_health_and_readiness(client: ApiClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "workers_alive": 0}}
 
 
 async def test_metrics_expose_request_latency_by_route(client: ApiClient) -> None:

@@ -29,6 +29,7 @@ from postwizard.platforms.registry import PlatformRegistry
 from postwizard.posts.router import IMPORT_MAX_BYTES, IMPORT_PATH
 from postwizard.posts.router import router as posts_router
 from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
+from postwizard.publishing.router import router as publishing_router
 from postwizard.realtime.bus import create_bus
 from postwizard.realtime.router import router as realtime_router
 from postwizard.sandbox.app import close_sandbox_app
@@ -41,6 +42,7 @@ API_ROUTERS = (
     realtime_router,
     accounts_router,
     posts_router,
+    publishing_router,
     media_router,
 )
 

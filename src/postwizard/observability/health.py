@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,7 +11,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from postwizard.api.resources import resources
-from postwizard.observability.metrics import REGISTRY
+from postwizard.db.base import utcnow
+from postwizard.observability.metrics import (
+    PUBLISHING_DUE_NOT_STARTED,
+    PUBLISHING_LIVE_WORKERS,
+    PUBLISHING_OLDEST_DUE_SECONDS,
+    PUBLISHING_QUEUE_DEPTH,
+    REGISTRY,
+)
+from postwizard.publishing import repository as publishing_repository
 
 router = APIRouter(tags=["operations"])
 
@@ -40,6 +49,13 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as error:  # same: report, don't raise
             checks["redis"] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in checks.values())
+    if checks["database"] == "ok":
+        # Reported, not required: web processes of a scale-out run without a worker.
+        async with held.session_factory() as session:
+            since = utcnow() - timedelta(seconds=publishing_repository.WORKER_ALIVE_WITHIN_S)
+            checks["workers_alive"] = len(
+                await publishing_repository.live_and_recent_workers(session, since)
+            )
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
@@ -47,6 +63,16 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
+    now = utcnow()
+    async with resources(request).session_factory() as session:
+        depth, due, oldest = await publishing_repository.queue_counts(session, None, now)
+        alive = await publishing_repository.live_and_recent_workers(
+            session, now - timedelta(seconds=publishing_repository.WORKER_ALIVE_WITHIN_S)
+        )
+    PUBLISHING_QUEUE_DEPTH.set(depth)
+    PUBLISHING_DUE_NOT_STARTED.set(due)
+    PUBLISHING_OLDEST_DUE_SECONDS.set((now - oldest).total_seconds() if oldest else 0)
+    PUBLISHING_LIVE_WORKERS.set(len(alive))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -31,6 +31,7 @@ from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
+from postwizard.observability.metrics import ATTEMPTS, DELIVERIES_FINISHED, START_LATENESS
 from postwizard.platforms.protocol import (
     AccountRef,
     AuthExpiredError,
@@ -281,6 +282,7 @@ class Dispatcher:
                 message,
                 self.clock(),
             )
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
             await self._after_unknown(
                 session, delivery, f"Could not confirm whether the post was published: {message}"
             )
@@ -288,9 +290,11 @@ class Dispatcher:
         attempt.finished_at = self.clock()
         if found is None:
             attempt.outcome = AttemptOutcome.RECONCILED_ABSENT
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
             await session.commit()
             return True
         attempt.outcome = AttemptOutcome.RECONCILED_FOUND
+        ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
         await self._published(session, delivery, found)
         return False
 
@@ -318,6 +322,7 @@ class Dispatcher:
             error = raised
         else:
             attempt.outcome, attempt.finished_at = AttemptOutcome.PUBLISHED, self.clock()
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
             await self._published(session, delivery, published)
             return
         attempt.finished_at = self.clock()
@@ -368,6 +373,7 @@ class Dispatcher:
                     error=error.message,
                     next_attempt_at=next_at,
                 )
+        ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
 
     async def _after_unknown(self, session: AsyncSession, delivery: Delivery, message: str) -> None:
         next_at = self.clock() + self.config.unknown_recheck
@@ -397,6 +403,8 @@ class Dispatcher:
         )
         session.add(attempt)
         await session.commit()
+        if kind == "publish" and delivery.attempt_count == 1:
+            START_LATENESS.observe(max(0.0, (attempt.started_at - delivery.due_at).total_seconds()))
         return attempt
 
     async def _published(
@@ -417,6 +425,7 @@ class Dispatcher:
     ) -> None:
         delivery.state = state
         delivery.last_error = error
+        DELIVERIES_FINISHED.labels(state.value).inc()
         delivery.lease_owner = None
         delivery.lease_expires_at = None
         if next_attempt_at is not None:

@@ -9,7 +9,13 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postwizard.publishing.models import CLAIMABLE, Attempt, Delivery, DeliveryState
+from postwizard.publishing.models import (
+    CLAIMABLE,
+    Attempt,
+    Delivery,
+    DeliveryState,
+    WorkerHeartbeat,
+)
 
 
 def _due(now: datetime):  # type: ignore[no-untyped-def]
@@ -97,4 +103,55 @@ async def last_attempt(session: AsyncSession, delivery_id: uuid.UUID) -> Attempt
         .where(Attempt.delivery_id == delivery_id)
         .order_by(Attempt.number.desc())
         .limit(1)
+    )
+
+
+WORKER_ALIVE_WITHIN_S = 30
+
+
+async def live_and_recent_workers(
+    session: AsyncSession, since: datetime
+) -> Sequence[WorkerHeartbeat]:
+    return (
+        await session.scalars(
+            select(WorkerHeartbeat)
+            .where(WorkerHeartbeat.seen_at >= since)
+            .order_by(WorkerHeartbeat.seen_at.desc())
+        )
+    ).all()
+
+
+async def queue_counts(
+    session: AsyncSession, workspace_id: uuid.UUID | None, now: datetime
+) -> tuple[int, int, datetime | None]:
+    """(waiting or in progress, due but not started, the oldest due time among those)."""
+    waiting = Delivery.state.in_((*CLAIMABLE, DeliveryState.CLAIMED))
+    due = Delivery.state.in_(CLAIMABLE) & (Delivery.next_attempt_at <= now)
+    scope = [Delivery.workspace_id == workspace_id] if workspace_id else []
+    depth = await session.scalar(select(func.count()).select_from(Delivery).where(waiting, *scope))
+    late = await session.execute(select(func.count(), func.min(Delivery.due_at)).where(due, *scope))
+    count, oldest = late.one()
+    return depth or 0, count or 0, oldest
+
+
+async def recent_failures(
+    session: AsyncSession, workspace_id: uuid.UUID, limit: int = 10
+) -> Sequence[Delivery]:
+    statement = (
+        select(Delivery)
+        .where(
+            Delivery.workspace_id == workspace_id,
+            Delivery.state.in_((DeliveryState.FAILED, DeliveryState.MISSED)),
+        )
+        .order_by(Delivery.updated_at.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def delivery_in_workspace(
+    session: AsyncSession, workspace_id: uuid.UUID, delivery_id: uuid.UUID
+) -> Delivery | None:
+    return await session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id, Delivery.workspace_id == workspace_id)
     )

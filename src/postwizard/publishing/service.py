@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.errors import Conflict
 from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing import repository
 from postwizard.publishing.models import Delivery, DeliveryState
+from postwizard.realtime.events import queue_event
 
 NOT_STARTED = frozenset({DeliveryState.SCHEDULED, DeliveryState.CANCELLED})
 
@@ -88,4 +91,55 @@ def post_status_from(deliveries: Sequence[Delivery]) -> PostStatus | None:
         )
     if any(s != DeliveryState.SCHEDULED for s in states):
         return PostStatus.PUBLISHING
+    return None
+
+
+RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.MISSED})
+
+
+async def retry_delivery(
+    session: AsyncSession, delivery: Delivery, account: SocialAccount, now: datetime
+) -> Delivery:
+    """Send a failed or missed delivery again, now. A reconnect is needed first if access was lost."""
+    if delivery.state not in RETRYABLE:
+        raise Conflict(
+            f"Only failed or missed deliveries can be retried; this one is {delivery.state.value.replace('_', ' ')}.",
+            code="invalid_state",
+        )
+    if account.status == AccountStatus.NEEDS_RECONNECT:
+        raise Conflict(
+            f"{account.display_name} needs reconnecting before PostWizard can publish to it again.",
+            code="needs_reconnect",
+        )
+    delivery.state = DeliveryState.SCHEDULED
+    delivery.due_at = now  # a retry is due now; the missed-post cutoff counts from here
+    delivery.next_attempt_at = now
+    delivery.last_error = None
+    post = await session.get(Post, delivery.post_id)
+    if post is not None and post.status in {PostStatus.FAILED, PostStatus.PARTIALLY_PUBLISHED}:
+        post.status = PostStatus.PUBLISHING
+    await session.flush()
+    queue_event(
+        session,
+        delivery.workspace_id,
+        "delivery.retry",
+        {"delivery_id": str(delivery.id), "post_id": str(delivery.post_id)},
+    )
+    return delivery
+
+
+def health_alert(
+    live_workers: int, due_not_started: int, oldest_due: datetime | None, now: datetime
+) -> str | None:
+    """A dead worker is an alert, not a silence (DESIGN.md): posts due and nobody to send them."""
+    if due_not_started and live_workers == 0:
+        late = (
+            ""
+            if oldest_due is None
+            else f", the oldest {int((now - oldest_due).total_seconds() // 60)} min late"
+        )
+        return (
+            f"{due_not_started} deliveries are due{late}, but no publishing worker is running. "
+            "Start `postwizard serve` (embedded worker) or `postwizard worker`."
+        )
     return None

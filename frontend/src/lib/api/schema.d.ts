@@ -352,6 +352,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Delivery
+         * @description Send a failed or missed delivery again, now.
+         */
+        post: operations["retry_delivery_api_v1_workspaces__workspace_id__deliveries__delivery_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/events": {
         parameters: {
             query?: never;
@@ -731,6 +751,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Post Deliveries
+         * @description Each account's delivery of the post, with every attempt (what was sent, what came back).
+         */
+        get: operations["post_deliveries_api_v1_workspaces__workspace_id__posts__post_id__deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/posts/{post_id}/reject": {
         parameters: {
             query?: never;
@@ -805,6 +845,26 @@ export interface paths {
          * @description Take a scheduled post back to draft.
          */
         post: operations["unschedule_post_api_v1_workspaces__workspace_id__posts__post_id__unschedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/publishing/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Publishing Health
+         * @description Workers, queue, lateness and recent failures; `alert` says when posts are due and no worker runs.
+         */
+        get: operations["publishing_health_api_v1_workspaces__workspace_id__publishing_health_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -984,6 +1044,32 @@ export interface components {
             secret: string;
             token: components["schemas"]["ApiToken"];
         };
+        /**
+         * AttemptOutcome
+         * @enum {string}
+         */
+        AttemptOutcome: "pending" | "published" | "transient_error" | "rate_limited" | "auth_error" | "permanent_error" | "unknown" | "reconciled_found" | "reconciled_absent";
+        /** AttemptView */
+        AttemptView: {
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Http Status */
+            http_status: number | null;
+            /** Kind */
+            kind: string;
+            /** Number */
+            number: number;
+            outcome: components["schemas"]["AttemptOutcome"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Worker */
+            worker: string;
+        };
         /** CalendarPage */
         CalendarPage: {
             /** Items */
@@ -1016,6 +1102,60 @@ export interface components {
             /** Body */
             body: string;
         };
+        /**
+         * DeliveryState
+         * @enum {string}
+         */
+        DeliveryState: "scheduled" | "claimed" | "published" | "retry_wait" | "unknown" | "failed" | "cancelled" | "missed";
+        /** DeliveryView */
+        DeliveryView: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Account Name */
+            account_name: string;
+            /** Attempt Count */
+            attempt_count: number;
+            /** Attempts */
+            attempts: components["schemas"]["AttemptView"][];
+            /**
+             * Can Retry
+             * @description Failed or missed: the user may send it again.
+             */
+            can_retry: boolean;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Error */
+            last_error: string | null;
+            network: components["schemas"]["Network"];
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+            /** Published At */
+            published_at: string | null;
+            /** Remote Id */
+            remote_id: string | null;
+            /** Remote Url */
+            remote_url: string | null;
+            state: components["schemas"]["DeliveryState"];
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /** Code */
@@ -1038,6 +1178,29 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /** FailureView */
+        FailureView: {
+            /** Account Name */
+            account_name: string;
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+            state: components["schemas"]["DeliveryState"];
         };
         /** ImportProblem */
         ImportProblem: {
@@ -1410,6 +1573,33 @@ export interface components {
              */
             text?: string;
         };
+        /** PublishingHealth */
+        PublishingHealth: {
+            /**
+             * Alert
+             * @description Set when posts are due and no worker is alive.
+             */
+            alert: string | null;
+            /**
+             * Due Not Started
+             * @description Due now or earlier but not yet taken by a worker.
+             */
+            due_not_started: number;
+            /**
+             * Oldest Due Seconds
+             * @description How late the most overdue waiting delivery is.
+             */
+            oldest_due_seconds: number | null;
+            /**
+             * Queue Depth
+             * @description Deliveries waiting or in progress in this workspace.
+             */
+            queue_depth: number;
+            /** Recent Failures */
+            recent_failures: components["schemas"]["FailureView"][];
+            /** Workers */
+            workers: components["schemas"]["WorkerView"][];
+        };
         /** Rejection */
         Rejection: {
             /**
@@ -1640,6 +1830,29 @@ export interface components {
             message: string;
             /** Rule */
             rule: string;
+        };
+        /** WorkerView */
+        WorkerView: {
+            /** Alive */
+            alive: boolean;
+            /** Hostname */
+            hostname: string;
+            /** In Flight */
+            in_flight: number;
+            /** Pid */
+            pid: number;
+            /**
+             * Seen At
+             * Format: date-time
+             */
+            seen_at: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Worker */
+            worker: string;
         };
         /** Workspace */
         Workspace: {
@@ -2427,6 +2640,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalendarPage"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    retry_delivery_api_v1_workspaces__workspace_id__deliveries__delivery_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -3368,6 +3613,38 @@ export interface operations {
             };
         };
     };
+    post_deliveries_api_v1_workspaces__workspace_id__posts__post_id__deliveries_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     reject_post_api_v1_workspaces__workspace_id__posts__post_id__reject_post: {
         parameters: {
             query?: never;
@@ -3491,6 +3768,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Post"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    publishing_health_api_v1_workspaces__workspace_id__publishing_health_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishingHealth"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
