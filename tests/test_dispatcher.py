@@ -288,3 +288,31 @@ async def test_health_alerts_when_posts_are_due_and_no_worker_runs(
     assert health["alert"] is None
     assert [w["alive"] for w in health["workers"]] == [True]
     assert health["due_not_started"] == 0
+
+
+async def test_daily_post_cap_waits_without_calling_the_network(
+    app: FastAPI, client: ApiClient, when: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postwizard.platforms.networks import Network
+    from postwizard.publishing import dispatcher as dispatcher_module
+
+    monkeypatch.setitem(dispatcher_module.DAILY_POST_CAPS, Network.SANDBOX, 2)
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    posts = [
+        await schedule(client, owner, account, when + timedelta(seconds=n), text=f"Loaf {n}")
+        for n in range(3)
+    ]
+    clock = Clock(when + timedelta(seconds=5))
+    dispatcher = make_dispatcher(app, clock)
+    for _ in range(3):
+        await run_round(dispatcher)
+    states = [(await delivery_of(app, post_id)).state for post_id in posts]
+    assert states == [DeliveryState.PUBLISHED, DeliveryState.PUBLISHED, DeliveryState.RETRY_WAIT]
+    waiting = await delivery_of(app, posts[2])
+    first = await delivery_of(app, posts[0])
+    assert first.published_at is not None
+    assert waiting.next_attempt_at == first.published_at + timedelta(hours=24)
+    assert "2 posts per 24 hours" in (waiting.last_error or "")
+    assert await attempts_of(app, waiting.id) == []
+    assert (await sandbox_record(client))["posts"] == 2

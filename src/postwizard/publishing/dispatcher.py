@@ -32,6 +32,7 @@ from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
 from postwizard.observability.metrics import ATTEMPTS, DELIVERIES_FINISHED, START_LATENESS
+from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
     AccountRef,
     AuthExpiredError,
@@ -60,6 +61,9 @@ from postwizard.realtime.events import Event, queue_event, take_pending_events
 
 log = structlog.get_logger(__name__)
 
+DAY = timedelta(hours=24)
+# Per account per rolling 24 h, as the networks document them (NETWORKS.md).
+DAILY_POST_CAPS: dict[Network, int] = {Network.INSTAGRAM: 50, Network.THREADS: 250}
 # Events after which there may be new due work.
 WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "delivery.retry"})
 
@@ -258,7 +262,31 @@ class Dispatcher:
                 found = await self._reconcile(session, delivery, platform, ref, request)
                 if found is not True:
                     return  # published (found) or still unknown; both recorded
+            if await self._over_daily_cap(session, delivery, account, now):
+                return
             await self._publish(session, delivery, account, platform, ref, request)
+
+    async def _over_daily_cap(
+        self, session: AsyncSession, delivery: Delivery, account: SocialAccount, now: datetime
+    ) -> bool:
+        """Networks cap posts per account per 24 h (Instagram 50): wait, without calling, until
+        the oldest post of the window ages out. Counted in the database, so it holds across workers."""
+        cap = DAILY_POST_CAPS.get(account.network)
+        if cap is None:
+            return False
+        recent = await repository.published_since(session, account.id, now - DAY)
+        if len(recent) < cap:
+            return False
+        free_at = min(recent) + DAY
+        await self._finish(
+            session,
+            delivery,
+            DeliveryState.RETRY_WAIT,
+            error=f"{account.network.label} allows {cap} posts per 24 hours for an account; "
+            f"waiting until {free_at:%Y-%m-%d %H:%M} UTC.",
+            next_attempt_at=free_at,
+        )
+        return True
 
     async def _reconcile(
         self,

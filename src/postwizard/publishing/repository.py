@@ -155,3 +155,17 @@ async def delivery_in_workspace(
     return await session.scalar(
         select(Delivery).where(Delivery.id == delivery_id, Delivery.workspace_id == workspace_id)
     )
+
+
+async def published_since(
+    session: AsyncSession, account_id: uuid.UUID, since: datetime
+) -> list[datetime]:
+    """When the account's deliveries were published since `since` (for daily caps)."""
+    rows = await session.scalars(
+        select(Delivery.published_at).where(
+            Delivery.account_id == account_id,
+            Delivery.state == DeliveryState.PUBLISHED,
+            Delivery.published_at >= since,
+        )
+    )
+    return [moment for moment in rows if moment is not None]
