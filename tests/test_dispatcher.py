@@ -218,6 +218,21 @@ async def test_revoked_access_fails_the_delivery_and_flags_the_account(
     post = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/posts/{post_id}")).json()
     assert post["status"] == "failed"
 
+    base = f"/api/v1/workspaces/{owner.workspace_id}"
+    [failed] = (await client.get(f"{base}/posts/{post_id}/deliveries")).json()
+    assert failed["can_retry"] is False  # reconnect first
+    assert (await client.post(f"{base}/deliveries/{failed['id']}/retry")).json()["error"][
+        "code"
+    ] == "needs_reconnect"
+    reconnected = await client.post(f"{base}/accounts/{account}/reconnect")
+    assert reconnected.json()["status"] == "connected"
+    assert (await client.post(f"{base}/deliveries/{failed['id']}/retry")).status_code == 200
+    await run_round(make_dispatcher(app, Clock(datetime.now(UTC) + timedelta(seconds=1))))
+    [published] = (await client.get(f"{base}/posts/{post_id}/deliveries")).json()
+    assert published["state"] == "published"
+    # Links point at this PostWizard's /sandbox, not at the in-process address.
+    assert published["remote_url"].startswith("http://127.0.0.1:8000/sandbox/@bakery/")
+
 
 async def test_after_a_long_outage_overdue_posts_are_missed_not_published(
     app: FastAPI, client: ApiClient, when: datetime

@@ -21,6 +21,7 @@ export const APP_SECTIONS = [
 	{ href: '/growth', label: 'Growth' },
 	{ href: '/notes', label: 'Notes' },
 	{ href: '/accounts', label: 'Accounts' },
+	{ href: '/publishing', label: 'Publishing' },
 	{ href: '/settings', label: 'Settings' }
 ] as const;
 

@@ -63,6 +63,20 @@ async def update_account(
     return service.describe(account, slots[account.id])
 
 
+@router.post("/{account_id}/reconnect")
+async def reconnect_account(
+    account_id: uuid.UUID, request: Request, access: AdminAccess, session: DbSession
+) -> schemas.Account:
+    """Restore access to an account that needs reconnecting (sandbox accounts sign in again)."""
+    held = resources(request)
+    account = await service.get_account(session, access.workspace.id, account_id)
+    await service.reconnect_sandbox_account(
+        session, account, sandbox=held.platforms.sandbox, secret_key=held.secret_key
+    )
+    slots = await repository.slots_of_accounts(session, [account.id])
+    return service.describe(account, slots[account.id])
+
+
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def disconnect_account(
     account_id: uuid.UUID, access: AdminAccess, session: DbSession

@@ -46,9 +46,9 @@ class PlatformRegistry:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         sandbox_app = create_sandbox_app(settings.data_dir / "sandbox.db")
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), timeout=30)
-        return cls(
-            {Network.SANDBOX: SandboxPlatform(IN_PROCESS_SANDBOX_URL, client=client)}
-        ), sandbox_app
+        public = f"{settings.effective_public_url}/sandbox"
+        sandbox = SandboxPlatform(IN_PROCESS_SANDBOX_URL, client=client, public_url=public)
+        return cls({Network.SANDBOX: sandbox}), sandbox_app
 
     async def aclose(self) -> None:
         for platform in self._platforms.values():

@@ -40,8 +40,11 @@ class SandboxPlatform:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         client: httpx.AsyncClient | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Where people open the sandbox's post links (the in-process address is not reachable).
+        self.public_url = (public_url or base_url).rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
     async def aclose(self) -> None:
@@ -89,7 +92,7 @@ class SandboxPlatform:
                 http_status=response.status_code,
             )
         _raise_for_error(response)
-        return _published(response.json())
+        return self._public(_published(response.json()))
 
     async def reconcile(self, account: AccountRef, request: PublishRequest) -> Published | None:
         items = (await self._get(account, "/posts", params={"client_key": request.marker}))["items"]
@@ -97,7 +100,15 @@ class SandboxPlatform:
             return None
         # Oldest first: if a duplicate ever slipped through, the original is the one to keep.
         oldest = min(items, key=lambda item: str(item.get("created_at", "")))
-        return _published(oldest)
+        return self._public(_published(oldest))
+
+    def _public(self, published: Published) -> Published:
+        if published.url and published.url.startswith(self.base_url):
+            url = self.public_url + published.url[len(self.base_url) :]
+            return Published(
+                remote_id=published.remote_id, url=url, published_at=published.published_at
+            )
+        return published
 
     async def fetch_post_metrics(
         self, account: AccountRef, remote_ids: Sequence[str]

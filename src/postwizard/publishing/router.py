@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from postwizard.accounts import repository as accounts_repository
+from postwizard.accounts.models import AccountStatus
 from postwizard.api import API_PREFIX
 from postwizard.db.base import utcnow
 from postwizard.db.session import DbSession
@@ -50,7 +51,8 @@ async def _views(
                     for a in attempts
                     if a.delivery_id == delivery.id
                 ],
-                can_retry=delivery.state in service.RETRYABLE,
+                can_retry=delivery.state in service.RETRYABLE
+                and (account is None or account.status != AccountStatus.NEEDS_RECONNECT),
             )
         )
     return views

@@ -118,6 +118,12 @@ async def retry_delivery(
     post = await session.get(Post, delivery.post_id)
     if post is not None and post.status in {PostStatus.FAILED, PostStatus.PARTIALLY_PUBLISHED}:
         post.status = PostStatus.PUBLISHING
+        queue_event(
+            session,
+            post.workspace_id,
+            "post.publishing",
+            {"post_id": str(post.id), "status": post.status.value},
+        )
     await session.flush()
     queue_event(
         session,

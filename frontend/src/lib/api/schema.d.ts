@@ -312,6 +312,26 @@ export interface paths {
         patch: operations["update_account_api_v1_workspaces__workspace_id__accounts__account_id__patch"];
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/accounts/{account_id}/reconnect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconnect Account
+         * @description Restore access to an account that needs reconnecting (sandbox accounts sign in again).
+         */
+        post: operations["reconnect_account_api_v1_workspaces__workspace_id__accounts__account_id__reconnect_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/activity": {
         parameters: {
             query?: never;
@@ -2547,6 +2567,38 @@ export interface operations {
                 "application/json": components["schemas"]["AccountUpdate"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reconnect_account_api_v1_workspaces__workspace_id__accounts__account_id__reconnect_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
