@@ -5,12 +5,13 @@ HTTP API, and the end-of-run invariants read from the database and the sandbox's
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,13 +31,33 @@ LOOPBACK = "127.0.0.1"
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 OWNER_EMAIL = "chaos@example.com"
-OWNER_PASSWORD = "chaos-password-123"  # noqa: S105 - a throwaway test user
-SECRET_KEY = "chaos-test-secret-key-that-is-long-enough-0123456789"  # noqa: S105
+OWNER_PASSWORD = "chaos-password-123"  # a throwaway test user
+SECRET_KEY = "chaos-test-secret-key-that-is-long-enough-0123456789"
 WORKER_STOPPED = "The worker stopped during this call."
+LOG_LINE_CHARS = 400  # kept from each end of a long log line
+ERROR_LEVEL = '"log.level": "error"'  # in POSTWIZARD_LOG_FORMAT=json lines
 
 
 class ChaosFailure(AssertionError):
     """An invariant did not hold; the message carries the evidence."""
+
+
+def shorten(line: str) -> str:
+    if len(line) <= 2 * LOG_LINE_CHARS:
+        return line
+    return f"{line[:LOG_LINE_CHARS]} … {line[-LOG_LINE_CHARS:]}"
+
+
+def check_no_errors_logged(processes: Sequence[Service]) -> None:
+    """PostWizard logs an error only for what it did not expect (a crash in processing, a
+    failed dispatch round); being killed is expected, so no process may log one."""
+    for process in processes:
+        logged = process.errors()
+        if logged:
+            raise ChaosFailure(
+                f"{process.name} logged {len(logged)} errors; the first:\n{logged[0]}\n"
+                + process.log(10)
+            )
 
 
 @dataclass
@@ -51,12 +72,9 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
-    kills: int = 0
 
-    def start(self) -> int:
-        """Start the process; the log offset where this run's output begins."""
+    def start(self) -> None:
         assert not self.running, f"{self.name} is already running"
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             log.write(f"----- start {self.starts + 1} of {self.name} -----\n".encode())
             log.flush()
@@ -68,7 +86,6 @@ class Service:
                 cwd=self.cwd,
             )
         self.starts += 1
-        return offset
 
     @property
     def running(self) -> bool:
@@ -86,7 +103,6 @@ class Service:
             return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
-            self.kills += 1
         self.process.wait()
         self.process = None
 
@@ -103,21 +119,20 @@ class Service:
                 self.process.wait()
         self.process = None
 
-    def log(self, lines: int = 40) -> str:
-        return f"--- {self.name} log ({self.log_path}) ---\n{log_tail(self.log_path, lines)}"
+    def log(self, lines: int = 30) -> str:
+        """The end of its log, each line cut short (a stack trace is one JSON line)."""
+        tail = "\n".join(shorten(line) for line in log_tail(self.log_path, lines).splitlines())
+        return f"--- {self.name} log ({self.log_path}) ---\n{tail}"
 
-    def wait_for_log(self, text: str, offset: int, timeout: float = STARTUP_TIMEOUT_S) -> None:
-        """Wait until this run's output (after `offset`) contains `text`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise ChaosFailure(f"{self.name} exited while starting:\n{self.log()}")
-            with self.log_path.open("rb") as log:
-                log.seek(offset)
-                if text.encode() in log.read():
-                    return
-            time.sleep(0.05)
-        raise ChaosFailure(f"{self.name} did not log {text!r} in {timeout} s:\n{self.log()}")
+    def errors(self) -> list[str]:
+        """Lines logged at level error, by any run (shortened)."""
+        if not self.log_path.exists():
+            return []
+        return [
+            shorten(line)
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if ERROR_LEVEL in line
+        ]
 
     def wait_until_healthy(self, url: str, timeout: float = STARTUP_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
@@ -253,19 +268,12 @@ def create_owner(env: Mapping[str, str], cwd: Path) -> str:
     return run_cli(env, cwd, "token", "create", f"--email={OWNER_EMAIL}", "--quiet").strip()
 
 
-@dataclass(frozen=True)
-class Scheduled:
-    workspace_id: str
-    posts: int
-    first_due: datetime
-    last_due: datetime
-
-
 def schedule_posts(
     api_url: str, token: str, *, accounts: int, posts: int, start_in: float, spread: float
-) -> Scheduled:
+) -> str:
     """`accounts` sandbox accounts and `posts` posts (one account each, round robin) due
-    between `start_in` and `start_in + spread` seconds from now, made through the HTTP API."""
+    between `start_in` and `start_in + spread` seconds from now, made through the HTTP API;
+    the workspace's id."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=60) as api:
         answer = api.get("/api/v1/workspaces")
@@ -292,7 +300,7 @@ def schedule_posts(
         report = answer.json()
         assert report["problems"] == [], report["problems"][:5]
         assert len(report["created"]) == posts, report
-    return Scheduled(workspace_id, posts, first, first + timedelta(seconds=spread))
+    return workspace_id
 
 
 # --- the database's and the network's view of the run ---------------------------------------
@@ -330,6 +338,9 @@ class Outcome:
     unfinished_attempts: int
     interrupted_calls: int
     takeovers: int  # deliveries whose attempts were made by more than one worker
+    # Attempts of one delivery by two workers at once: the lease let a second worker in while
+    # the first was still working (a killed worker's call ends when its successor starts).
+    overlaps: list[str]
 
     @property
     def states(self) -> Counter[str]:
@@ -377,9 +388,43 @@ async def _outcome(url: str) -> Outcome:
                 .subquery()
             )
             takeovers = await session.scalar(select(func.count()).select_from(workers_per_delivery))
+            attempts = (
+                await session.execute(
+                    select(
+                        Attempt.delivery_id,
+                        Attempt.number,
+                        Attempt.worker,
+                        Attempt.started_at,
+                        Attempt.finished_at,
+                    ).order_by(Attempt.delivery_id, Attempt.number)
+                )
+            ).all()
     finally:
         await engine.dispose()
-    return Outcome(deliveries, outcomes, unfinished or 0, interrupted or 0, takeovers or 0)
+    return Outcome(
+        deliveries,
+        outcomes,
+        unfinished or 0,
+        interrupted or 0,
+        takeovers or 0,
+        overlapping_attempts(attempts),
+    )
+
+
+def overlapping_attempts(attempts: Sequence[Any]) -> list[str]:
+    """Attempts that began, by another worker, before the previous one of the same delivery
+    had finished (rows ordered by delivery and number)."""
+    found: list[str] = []
+    for before, after in itertools.pairwise(attempts):
+        if before.delivery_id != after.delivery_id or before.worker == after.worker:
+            continue
+        if before.finished_at is None or after.started_at < before.finished_at:
+            found.append(
+                f"delivery {before.delivery_id}: attempt {after.number} by {after.worker} began "
+                f"at {after.started_at:%H:%M:%S.%f}, attempt {before.number} by {before.worker} "
+                f"ended at {before.finished_at}"
+            )
+    return found
 
 
 def read_outcome(url: str) -> Outcome:
@@ -407,6 +452,8 @@ class Chaos:
     kills: int = 0
     restarts: int = 0
     moments: list[float] = field(default_factory=list)  # seconds since the loop began
+    settle_began: float = 0.0  # monotonic: the kills stopped
+    settled: float = 0.0  # monotonic: every delivery was final
 
 
 def wait_until_final(
@@ -421,6 +468,7 @@ def wait_until_final(
         done = sum(n for state, n in counts.items() if state in final)
         if done == expected and sum(counts.values()) == expected:
             return counts
+        check_no_errors_logged(alive)
         for service in alive:
             code = service.exited_on_its_own()
             if code is not None:
@@ -449,6 +497,11 @@ def check_invariants(outcome: Outcome, record: dict[str, Any], expected: int) ->
     silent = [d.marker for d in outcome.deliveries if d.state == "failed" and not d.last_error]
     if silent:
         problems.append(f"{len(silent)} failed deliveries without a reason, e.g. {silent[:3]}")
+    if outcome.overlaps:
+        problems.append(
+            f"{len(outcome.overlaps)} times two workers worked on one delivery at once: "
+            f"{outcome.overlaps[:3]}"
+        )
     if outcome.unfinished_attempts:
         problems.append(f"{outcome.unfinished_attempts} attempts never finished")
     if record["duplicates"] or record["duplicate_posts"]:

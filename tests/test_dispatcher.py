@@ -3,6 +3,7 @@ PostgreSQL). Each test drives the dispatcher step by step with a clock it contro
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,10 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from postwizard.api.resources import resources_of
+from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import AccountRef, Published, PublishRequest
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.dispatcher import Dispatcher, DispatcherConfig
 from postwizard.publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
+from postwizard.publishing.policy import RetryPolicy
 from tests.api_client import ApiClient, Person, add_sandbox_account, set_up_owner
 
 
@@ -308,7 +311,6 @@ async def test_health_alerts_when_posts_are_due_and_no_worker_runs(
 async def test_daily_post_cap_waits_without_calling_the_network(
     app: FastAPI, client: ApiClient, when: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from postwizard.platforms.networks import Network
     from postwizard.publishing import dispatcher as dispatcher_module
 
     monkeypatch.setitem(dispatcher_module.DAILY_POST_CAPS, Network.SANDBOX, 2)
@@ -331,3 +333,80 @@ async def test_daily_post_cap_waits_without_calling_the_network(
     assert "2 posts per 24 hours" in (waiting.last_error or "")
     assert await attempts_of(app, waiting.id) == []
     assert (await sandbox_record(client))["posts"] == 2
+
+
+class Gate:
+    """Holds each publish call until the test releases it."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.network = real.network  # type: ignore[attr-defined]
+        self.calls: asyncio.Queue[asyncio.Event] = asyncio.Queue()
+
+    async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
+        go = asyncio.Event()
+        await self.calls.put(go)
+        await go.wait()
+        published: Published = await self.real.publish(account, request)  # type: ignore[attr-defined]
+        return published
+
+    async def reconcile(self, account: AccountRef, request: PublishRequest) -> Published | None:
+        found: Published | None = await self.real.reconcile(account, request)  # type: ignore[attr-defined]
+        return found
+
+
+async def test_a_slow_worker_makes_no_call_once_its_lease_ran_out(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    await schedule(client, owner, account, when, "first")
+    await schedule(client, owner, account, when, "second")
+    clock = Clock(when)
+    gate = Gate(resources_of(app).platforms.sandbox)
+    slow = make_dispatcher(app, clock, PlatformRegistry({Network.SANDBOX: gate}))  # type: ignore[dict-item]
+    successor = make_dispatcher(app, clock)
+    assert await slow.dispatch_due() == 2
+    first = await asyncio.wait_for(gate.calls.get(), 5)
+    clock.now = (
+        when + RetryPolicy().lease + timedelta(seconds=1)
+    )  # the slow worker is alive, just late
+    first.set()
+    await asyncio.sleep(0.2)
+    assert gate.calls.empty()  # it did not call for the second delivery on an expired lease
+    assert await run_round(successor) == 1
+    await slow.drain()
+    record = await sandbox_record(client)
+    assert (record["posts"], record["duplicates"]) == (2, [])
+
+
+async def test_losing_access_while_reconciling_fails_the_delivery_and_flags_the_account(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    post_id = await schedule(client, owner, account, when)
+    await set_faults(client, seed=1, error_rate=1.0)
+    clock = Clock(when)
+    dispatcher = make_dispatcher(app, clock)
+    await run_round(dispatcher)
+    assert (await delivery_of(app, post_id)).state == DeliveryState.UNKNOWN
+    await set_faults(client, seed=1)
+    assert (await client.delete("/sandbox/v1/accounts/bakery/token")).status_code == 204
+    clock.now = (await delivery_of(app, post_id)).next_attempt_at
+    await run_round(dispatcher)
+    delivery = await delivery_of(app, post_id)
+    assert delivery.state == DeliveryState.FAILED
+    accounts = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/accounts")).json()[
+        "items"
+    ]
+    assert accounts[0]["status"] == "needs_reconnect"
+
+
+def test_a_lease_shorter_than_two_calls_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from postwizard.config import Settings
+
+    with pytest.raises(ValidationError, match="lease_seconds"):
+        Settings(lease_seconds=30, call_timeout_seconds=30)

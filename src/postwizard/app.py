@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+import postwizard.db.models  # noqa: F401 - every table registered, whichever routers exist
 from postwizard import __version__
 from postwizard.accounts.router import router as accounts_router
 from postwizard.api.errors import install_error_handlers

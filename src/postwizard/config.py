@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people paste from examples; starting with one of these would make every session forgeable.
@@ -121,6 +121,17 @@ class Settings(BaseSettings):
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
         check_secret(value.get_secret_value(), source="POSTWIZARD_SECRET_KEY")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_call(self) -> Settings:
+        # The lease is renewed before every network call; it must outlast the call by far, or a
+        # slow call would let another worker take the delivery over while it is in flight.
+        if self.lease_seconds < 2 * self.call_timeout_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds}) must be at least twice call_timeout_seconds "
+                f"({self.call_timeout_seconds})"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -7,6 +7,7 @@ import signal
 
 import structlog
 
+import postwizard.db.models  # noqa: F401 - every table, so foreign keys resolve without the web app
 from postwizard.config import Settings
 from postwizard.db.engine import create_engine, create_session_factory
 from postwizard.observability.logging import configure_logging

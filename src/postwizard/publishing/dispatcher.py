@@ -78,6 +78,10 @@ class DispatcherConfig:
     unknown_recheck: timedelta = timedelta(seconds=5)
 
 
+class LeaseLostError(Exception):
+    """This worker's lease on a delivery ran out; another worker may own it now."""
+
+
 def dispatcher_config(settings: Settings) -> DispatcherConfig:
     return DispatcherConfig(
         concurrency=settings.worker_concurrency,
@@ -196,13 +200,22 @@ class Dispatcher:
             stopping.cancel()
             waking.cancel()
 
+    async def _guarded_process(self, delivery_id: uuid.UUID) -> None:
+        try:
+            await self.process(delivery_id)
+        except LeaseLostError:
+            log.info(
+                "lease ran out before the call; left to the worker that took over",
+                delivery=str(delivery_id),
+            )
+
     async def _guarded(self, delivery_id: uuid.UUID, account_id: uuid.UUID) -> None:
         lock = self._account_locks.setdefault(
             account_id, asyncio.Semaphore(self.config.per_account)
         )
         async with self._slots, lock:
             try:
-                await self.process(delivery_id)
+                await self._guarded_process(delivery_id)
             except Exception:  # the lease expires and another round reconciles it
                 log.exception(
                     "delivery processing failed", delivery=str(delivery_id), worker=self.worker_id
@@ -259,7 +272,7 @@ class Dispatcher:
                 last is not None and last.outcome == AttemptOutcome.UNKNOWN
             )
             if needs_reconcile:
-                found = await self._reconcile(session, delivery, platform, ref, request)
+                found = await self._reconcile(session, delivery, account, platform, ref, request)
                 if found is not True:
                     return  # published (found) or still unknown; both recorded
             if await self._over_daily_cap(session, delivery, account, now):
@@ -292,6 +305,7 @@ class Dispatcher:
         self,
         session: AsyncSession,
         delivery: Delivery,
+        account: SocialAccount,
         platform: Platform,
         ref: AccountRef,
         request: PublishRequest,
@@ -303,6 +317,15 @@ class Dispatcher:
                 platform.reconcile(ref, request),
                 self.config.call_timeout.total_seconds(),
             )
+        except AuthExpiredError as error:
+            attempt.outcome, attempt.error, attempt.finished_at = (
+                AttemptOutcome.AUTH_ERROR,
+                error.message,
+                self.clock(),
+            )
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
+            await self._lost_access(session, delivery, account, error)
+            return None
         except (PlatformError, TimeoutError) as error:
             message = getattr(error, "message", None) or "the network did not answer in time"
             attempt.outcome, attempt.error, attempt.finished_at = (
@@ -362,17 +385,7 @@ class Dispatcher:
             await self._after_unknown(session, delivery, error.message)
         elif isinstance(error, AuthExpiredError):
             attempt.outcome = AttemptOutcome.AUTH_ERROR
-            account.status = AccountStatus.NEEDS_RECONNECT
-            account.status_reason = error.message
-            queue_event(
-                session, account.workspace_id, "account.needs_reconnect", {"id": str(account.id)}
-            )
-            await self._finish(
-                session,
-                delivery,
-                DeliveryState.FAILED,
-                error=f"{error.message} Reconnect the account, then retry.",
-            )
+            await self._lost_access(session, delivery, account, error)
         elif isinstance(error, PermanentError):
             attempt.outcome = AttemptOutcome.PERMANENT_ERROR
             await self._finish(session, delivery, DeliveryState.FAILED, error=error.message)
@@ -403,6 +416,25 @@ class Dispatcher:
                 )
         ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
 
+    async def _lost_access(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        account: SocialAccount,
+        error: PlatformError,
+    ) -> None:
+        account.status = AccountStatus.NEEDS_RECONNECT
+        account.status_reason = error.message
+        queue_event(
+            session, account.workspace_id, "account.needs_reconnect", {"id": str(account.id)}
+        )
+        await self._finish(
+            session,
+            delivery,
+            DeliveryState.FAILED,
+            error=f"{error.message} Reconnect the account, then retry.",
+        )
+
     async def _after_unknown(self, session: AsyncSession, delivery: Delivery, message: str) -> None:
         next_at = self.clock() + self.config.unknown_recheck
         if self.policy.gives_up(delivery.due_at, next_at):
@@ -418,7 +450,16 @@ class Dispatcher:
             )
 
     async def _begin_attempt(self, session: AsyncSession, delivery: Delivery, kind: str) -> Attempt:
-        """Committed before the call, so a crash during it is visible to the next worker."""
+        """Committed before the call, so a crash during it is visible to the next worker. The
+        lease is renewed in the same transaction; if it ran out (another worker may have taken
+        the delivery over), no call is made."""
+        now = self.clock()
+        if not await repository.renew_lease(
+            session, delivery.id, self.worker_id, now, now + self.policy.lease
+        ):
+            await session.rollback()
+            raise LeaseLostError(delivery.id)
+        delivery.lease_expires_at = now + self.policy.lease
         last = await repository.last_attempt(session, delivery.id)
         number = 1 if last is None else last.number + 1
         attempt = Attempt(

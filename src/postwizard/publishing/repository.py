@@ -169,3 +169,22 @@ async def published_since(
         )
     )
     return [moment for moment in rows if moment is not None]
+
+
+async def renew_lease(
+    session: AsyncSession, delivery_id: uuid.UUID, worker: str, now: datetime, until: datetime
+) -> bool:
+    """Extend `worker`'s lease if it still holds it and it has not run out (checked by the
+    database in one statement, so a worker that took over cannot be overruled)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == DeliveryState.CLAIMED,
+            Delivery.lease_owner == worker,
+            Delivery.lease_expires_at > now,
+        )
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
