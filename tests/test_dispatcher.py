@@ -410,3 +410,63 @@ def test_a_lease_shorter_than_two_calls_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="lease_seconds"):
         Settings(lease_seconds=30, call_timeout_seconds=30)
+
+
+async def posts_of(client: ApiClient, owner: Person) -> list[dict]:  # type: ignore[type-arg]
+    items: list[dict] = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/posts")).json()[
+        "items"
+    ]  # type: ignore[type-arg]
+    return items
+
+
+async def test_a_recurring_post_goes_out_each_time_until_its_count(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
+    post = (
+        await client.post(
+            url, json={"text": "Weekly bread news", "targets": [{"account_id": account}]}
+        )
+    ).json()
+    answer = await client.post(
+        f"{url}/{post['id']}/schedule",
+        json={"at": when.isoformat(), "recurrence": "FREQ=WEEKLY;COUNT=3"},
+    )
+    assert answer.status_code == 200, answer.text
+    clock = Clock(when)
+    dispatcher = make_dispatcher(app, clock)
+    for week in range(3):
+        clock.now = when + timedelta(weeks=week)
+        assert await run_round(dispatcher) == 1
+    posts = await posts_of(client, owner)
+    assert [p["status"] for p in posts] == ["published", "published", "published"]
+    assert [p["scheduled_at"] for p in posts] == [
+        (when + timedelta(weeks=w)).isoformat().replace("+00:00", "Z") for w in range(3)
+    ]
+    clock.now = when + timedelta(weeks=3)
+    assert await run_round(dispatcher) == 0  # COUNT=3 reached: the series ends
+    assert (await sandbox_record(client))["posts"] == 3
+
+
+async def test_an_evergreen_post_is_queued_again_after_it_is_published(
+    app: FastAPI, client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
+    post = (
+        await client.post(
+            url, json={"text": "Our classic loaf", "targets": [{"account_id": account}]}
+        )
+    ).json()
+    await client.post(
+        f"{url}/{post['id']}/schedule", json={"at": when.isoformat(), "evergreen_every_days": 30}
+    )
+    await run_round(make_dispatcher(app, Clock(when)))
+    first, second = await posts_of(client, owner)
+    assert (first["status"], first["evergreen_every_days"]) == ("published", None)
+    assert (second["status"], second["evergreen_every_days"]) == ("scheduled", 30)
+    assert second["scheduled_at"] == (when + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    assert second["text"] == "Our classic loaf"

@@ -47,6 +47,8 @@ class Post(IdMixin, CreatedAtMixin, Base):
     recurrence_rule: Mapped[str | None] = mapped_column(String(500), default=None)
     # Evergreen: publish again this many days after each publication.
     evergreen_every_days: Mapped[int | None] = mapped_column(default=None)
+    # The series' first occurrence: COUNT and the wall time of a rule count from it.
+    recurrence_started_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

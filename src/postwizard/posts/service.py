@@ -244,6 +244,7 @@ async def schedule(
     # Rescheduling (e.g. a drag in the calendar) keeps repetition settings not sent again.
     if "recurrence" in request.model_fields_set or post.status != PostStatus.SCHEDULED:
         post.recurrence_rule = request.recurrence
+        post.recurrence_started_at = when if request.recurrence else None
     if "evergreen_every_days" in request.model_fields_set or post.status != PostStatus.SCHEDULED:
         post.evergreen_every_days = request.evergreen_every_days
     post.status = PostStatus.SCHEDULED
@@ -440,7 +441,7 @@ def upcoming_occurrences(post: Post) -> list[datetime]:
     if not post.recurrence_rule or post.scheduled_at is None or post.status != PostStatus.SCHEDULED:
         return []
     zone = validate_timezone(post.schedule_timezone or "UTC")
-    first_local = utc_to_local(post.scheduled_at, zone)
+    first_local = utc_to_local(post.recurrence_started_at or post.scheduled_at, zone)
     after = max(utcnow(), post.scheduled_at) - timedelta(seconds=1)
     return occurrences(post.recurrence_rule, first_local, zone, after=after, limit=UPCOMING_SHOWN)
 

@@ -45,7 +45,7 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.posts.models import Post
+from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing import repository
 from postwizard.publishing.models import (
     Attempt,
@@ -55,7 +55,7 @@ from postwizard.publishing.models import (
     WorkerHeartbeat,
 )
 from postwizard.publishing.policy import RetryPolicy
-from postwizard.publishing.service import post_status_from
+from postwizard.publishing.service import continue_series, post_status_from
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, queue_event, take_pending_events
 
@@ -505,6 +505,8 @@ class Dispatcher:
             derived = post_status_from(await repository.deliveries_of_post(session, post.id))
             if derived is not None and derived != post.status:
                 post.status = derived
+                if derived in {PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED}:
+                    await continue_series(session, post)
                 queue_event(
                     session,
                     post.workspace_id,

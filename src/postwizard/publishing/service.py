@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.errors import Conflict
-from postwizard.posts.models import Post, PostStatus
+from postwizard.ids import uuid7
+from postwizard.posts import repository as posts_repository
+from postwizard.posts.models import Post, PostMedia, PostStatus, PostTarget
 from postwizard.publishing import repository
 from postwizard.publishing.models import Delivery, DeliveryState
 from postwizard.realtime.events import queue_event
+from postwizard.scheduling.recurrence import next_evergreen, next_occurrence
+from postwizard.scheduling.timezones import utc_to_local, validate_timezone
 
 NOT_STARTED = frozenset({DeliveryState.SCHEDULED, DeliveryState.CANCELLED})
 
@@ -149,3 +153,72 @@ def health_alert(
             "Start `postwizard serve` (embedded worker) or `postwizard worker`."
         )
     return None
+
+
+async def continue_series(session: AsyncSession, post: Post) -> Post | None:
+    """After a recurring or evergreen post went out: its next occurrence as a new scheduled post
+    (same content and targets), so every occurrence has its own record and calendar entry."""
+    if post.scheduled_at is None or not (post.recurrence_rule or post.evergreen_every_days):
+        return None
+    zone = validate_timezone(post.schedule_timezone or "UTC")
+    next_at: datetime | None
+    if post.recurrence_rule:
+        start = post.recurrence_started_at or post.scheduled_at
+        next_at = next_occurrence(
+            post.recurrence_rule, utc_to_local(start, zone), zone, after=post.scheduled_at
+        )
+    else:
+        assert post.evergreen_every_days is not None
+        next_at = next_evergreen(post.scheduled_at, post.evergreen_every_days)
+    if next_at is None:
+        return None  # the rule's COUNT or UNTIL is reached
+    (parts,) = await posts_repository.parts_of(session, [post])
+    successor = Post(
+        id=uuid7(),
+        workspace_id=post.workspace_id,
+        author_id=post.author_id,
+        status=PostStatus.SCHEDULED,
+        text=post.text,
+        link=post.link,
+        labels=list(post.labels),
+        campaign=post.campaign,
+        scheduled_at=next_at,
+        schedule_timezone=post.schedule_timezone,
+        recurrence_rule=post.recurrence_rule,
+        evergreen_every_days=post.evergreen_every_days,
+        recurrence_started_at=post.recurrence_started_at,
+    )
+    # The series moves on: the published post is history, the successor carries the rule.
+    post.recurrence_rule = None
+    post.evergreen_every_days = None
+    session.add(successor)
+    targets = [
+        PostTarget(
+            id=uuid7(),
+            post_id=successor.id,
+            account_id=target.account_id,
+            text=target.text,
+            media_ids=target.media_ids,
+            options=target.options,
+        )
+        for target, _account in parts.targets
+    ]
+    session.add_all(targets)
+    session.add_all(
+        PostMedia(post_id=successor.id, media_id=m, position=i)
+        for i, m in enumerate(parts.media_ids)
+    )
+    session.add_all(
+        new_deliveries(
+            successor,
+            [(t.id, t.account_id, t.text if t.text is not None else post.text) for t in targets],
+        )
+    )
+    await session.flush()
+    queue_event(
+        session,
+        post.workspace_id,
+        "post.scheduled",
+        {"post_id": str(successor.id), "status": "scheduled", "previous_post_id": str(post.id)},
+    )
+    return successor
