@@ -61,7 +61,12 @@ async def test_compose_schedule_and_reschedule_by_drag(page: Page) -> None:
         )
     ).to_be_visible()
     target_day: date = day + timedelta(days=2)
-    await chip.drag_to(page.get_by_test_id(f"calendar-day-{target_day.isoformat()}"))
+    # The chip moves at once (optimistically); wait for the server to confirm the new time.
+    async with page.expect_response(
+        lambda r: r.url.endswith("/schedule") and r.request.method == "POST"
+    ) as saved:
+        await chip.drag_to(page.get_by_test_id(f"calendar-day-{target_day.isoformat()}"))
+    assert (await saved.value).ok
     await expect(
         page.get_by_test_id(f"calendar-day-{target_day.isoformat()}").get_by_test_id(
             f"calendar-post-{post_id}"
