@@ -620,3 +620,41 @@ def _run_wrk(
         client_cores=plan.client_threads,
         error_detail=", ".join(detail),
     )
+
+
+BENCH_EMAIL = "bench@example.com"
+BENCH_PASSWORD = "bench-password-123"
+
+
+def create_owner_token(data_dir: Path, database_url: str | None = None) -> str:
+    """Migrate (PostgreSQL), create the bench owner and return a fresh API token secret."""
+    if database_url:
+        postwizard_cli(data_dir, "migrate", database_url=database_url)
+    postwizard_cli(
+        data_dir,
+        "user",
+        "create",
+        "--email",
+        BENCH_EMAIL,
+        "--password",
+        BENCH_PASSWORD,
+        "--name",
+        "Bench",
+        "--workspace",
+        "Bench",
+        database_url=database_url,
+    )
+    secret = postwizard_cli(
+        data_dir,
+        "token",
+        "create",
+        "--email",
+        BENCH_EMAIL,
+        "--name",
+        "bench",
+        "--quiet",
+        database_url=database_url,
+    ).strip()
+    if not secret or len(secret.split()) != 1:
+        raise RuntimeError(f"`postwizard token create --quiet` printed no bare secret: {secret!r}")
+    return secret

@@ -15,9 +15,9 @@ import httpx
 from common import (
     REPO_ROOT,
     BenchResult,
+    create_owner_token,
     free_port,
     percentile,
-    postwizard_cli,
     postwizard_env,
     postwizard_serve_command,
     row,
@@ -51,26 +51,7 @@ def prepared_server(
     """A server with an owner, a token and one sandbox account; yields (url, headers, workspace)."""
     env = postwizard_env(data_dir, database_url)
 
-    def cli(*args: str) -> str:
-        return postwizard_cli(data_dir, *args, database_url=database_url)
-
-    if database_url:
-        cli("migrate")
-    cli(
-        "user",
-        "create",
-        "--email",
-        "bench@example.com",
-        "--password",
-        "bench-password-123",
-        "--name",
-        "Bench",
-        "--workspace",
-        "Bench",
-    )
-    token = cli(
-        "token", "create", "--email", "bench@example.com", "--name", "bench", "--quiet"
-    ).strip()
+    token = create_owner_token(data_dir, database_url)
     headers = {"Authorization": f"Bearer {token}"}
     port = free_port()
     with (

@@ -38,9 +38,9 @@ from common import (
     BenchResult,
     ServerProcess,
     cpu_seconds,
+    create_owner_token,
     free_port,
     percentile,
-    postwizard_cli,
     postwizard_env,
     postwizard_serve_command,
     row,
@@ -310,27 +310,7 @@ async def read_outcome(url: str) -> Outcome:
 
 
 def create_owner(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    def cli(*args: str) -> str:
-        return postwizard_cli(data_dir, *args, database_url=database_url)
-
-    if database_url:
-        cli("migrate")
-    cli(
-        "user",
-        "create",
-        "--email",
-        "bench@example.com",
-        "--password",
-        "bench-password-123",
-        "--name",
-        "Bench",
-        "--workspace",
-        "Bench",
-    )
-    token = cli(
-        "token", "create", "--email", "bench@example.com", "--name", "bench", "--quiet"
-    ).strip()
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {create_owner_token(data_dir, database_url)}"}
 
 
 async def create_accounts(base_url: str, headers: dict[str, str], workspace: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
@@ -19,10 +18,10 @@ from common import (
     BenchResult,
     LoadPlan,
     LoadResult,
+    create_owner_token,
     free_port,
     load_plan,
     median,
-    postwizard_cli,
     postwizard_env,
     postwizard_serve_command,
     row,
@@ -37,8 +36,6 @@ COLD_STARTS = 5
 LOAD_CONCURRENCY = 32
 LOAD_WARMUP_SECONDS = 1.0
 LOAD_SECONDS = 5.0
-BENCH_EMAIL = "bench@example.com"
-BENCH_PASSWORD = "bench-password-123"
 MIB = 1024 * 1024
 CLIENT_SATURATED_PERCENT = 90
 # CPU (% of one core) used by other processes during a load run above which it is flagged.
@@ -56,28 +53,6 @@ def measure_cold_starts() -> list[float]:
             with running_server(command, port, postwizard_env(data_dir), data_dir) as server:
                 seconds.append(server.seconds_to_ready)
     return seconds
-
-
-def create_bench_token(data_dir: Path) -> str:
-    postwizard_cli(
-        data_dir,
-        "user",
-        "create",
-        "--email",
-        BENCH_EMAIL,
-        "--password",
-        BENCH_PASSWORD,
-        "--name",
-        "Bench",
-        "--workspace",
-        "Bench",
-    )
-    secret = postwizard_cli(
-        data_dir, "token", "create", "--email", BENCH_EMAIL, "--name", "bench", "--quiet"
-    ).strip()
-    if not secret or len(secret.split()) != 1:
-        raise RuntimeError(f"`postwizard token create --quiet` printed no bare secret: {secret!r}")
-    return secret
 
 
 def check_answers_200(url: str, headers: dict[str, str]) -> None:
@@ -127,7 +102,7 @@ def run() -> BenchResult:
     )
 
     with scratch_dir("postwizard-bench-") as data_dir:
-        token = create_bench_token(data_dir)
+        token = create_owner_token(data_dir)
         auth = {"Authorization": f"Bearer {token}"}
         port = free_port()
         command = plan.pin_server(postwizard_serve_command(port))
