@@ -45,7 +45,9 @@ class SandboxPlatform:
         self.base_url = base_url.rstrip("/")
         # Where people open the sandbox's post links (the in-process address is not reachable).
         self.public_url = (public_url or base_url).rstrip("/")
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        # Keep as many connections alive as the dispatcher makes calls at once (httpx keeps 20).
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -233,8 +233,9 @@ class Dispatcher:
                 return  # cancelled or taken over meanwhile
             account = await session.get(SocialAccount, delivery.account_id)
             assert account is not None  # deleting the account deletes its deliveries
-            unfinished = await repository.pending_attempt(session, delivery.id)
             last = await repository.last_attempt(session, delivery.id)
+            # Never finished: its worker died during the call.
+            unfinished = last if last is not None and last.finished_at is None else None
             now = self.clock()
             if (
                 delivery.attempt_count == 0

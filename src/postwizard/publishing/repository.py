@@ -74,17 +74,6 @@ async def deliveries_of_post(session: AsyncSession, post_id: uuid.UUID) -> Seque
     ).all()
 
 
-async def pending_attempt(session: AsyncSession, delivery_id: uuid.UUID) -> Attempt | None:
-    """The newest attempt if it never finished (its worker died mid-call)."""
-    newest = await session.scalar(
-        select(Attempt)
-        .where(Attempt.delivery_id == delivery_id)
-        .order_by(Attempt.number.desc())
-        .limit(1)
-    )
-    return newest if newest is not None and newest.finished_at is None else None
-
-
 async def attempts_of(
     session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
 ) -> Sequence[Attempt]:
