@@ -150,3 +150,22 @@ async def connect_account(
         session.add(account)
         await session.commit()
         return str(account.id)
+
+
+async def schedule_post(
+    api: ApiClient,
+    workspace_id: str,
+    accounts: list[str],
+    at: str,
+    text: str = "Fresh bread!",
+    **schedule: object,
+) -> str:
+    """Create a post for `accounts` and schedule it at `at` (plus any other schedule fields)."""
+    url = f"/api/v1/workspaces/{workspace_id}/posts"
+    post = (
+        await api.post(url, json={"text": text, "targets": [{"account_id": a} for a in accounts]})
+    ).json()
+    answer = await api.post(f"{url}/{post['id']}/schedule", json={"at": at, **schedule})
+    assert answer.status_code == 200, answer.text
+    post_id: str = post["id"]
+    return post_id

@@ -19,7 +19,7 @@ from postwizard.publishing import repository
 from postwizard.publishing.models import Delivery, DeliveryState
 from postwizard.publishing.policy import RetryPolicy
 from postwizard.publishing.service import post_status_from
-from tests.api_client import ApiClient, Person, add_sandbox_account, set_up_owner
+from tests.api_client import ApiClient, Person, add_sandbox_account, schedule_post, set_up_owner
 
 NEXT_YEAR = datetime.now(UTC).year + 1
 
@@ -34,16 +34,7 @@ async def deliveries(app: FastAPI, post_id: str) -> list[Delivery]:
 
 
 async def scheduled_post(api: ApiClient, owner: Person, accounts: list[str], at: str) -> str:
-    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
-    post = (
-        await api.post(
-            url, json={"text": "Bread!", "targets": [{"account_id": a} for a in accounts]}
-        )
-    ).json()
-    answer = await api.post(f"{url}/{post['id']}/schedule", json={"at": at})
-    assert answer.status_code == 200, answer.text
-    post_id: str = post["id"]
-    return post_id
+    return await schedule_post(api, owner.workspace_id, accounts, at, "Bread!")
 
 
 async def test_scheduling_creates_one_delivery_per_target(

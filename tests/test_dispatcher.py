@@ -18,7 +18,7 @@ from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.dispatcher import Dispatcher, DispatcherConfig
 from postwizard.publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
 from postwizard.publishing.policy import RetryPolicy
-from tests.api_client import ApiClient, Person, add_sandbox_account, set_up_owner
+from tests.api_client import ApiClient, Person, add_sandbox_account, schedule_post, set_up_owner
 
 
 class Clock:
@@ -52,12 +52,7 @@ async def run_round(dispatcher: Dispatcher) -> int:
 async def schedule(
     api: ApiClient, owner: Person, account: str, when: datetime, text: str = "Fresh bread!"
 ) -> str:
-    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
-    post = (await api.post(url, json={"text": text, "targets": [{"account_id": account}]})).json()
-    answer = await api.post(f"{url}/{post['id']}/schedule", json={"at": when.isoformat()})
-    assert answer.status_code == 200, answer.text
-    post_id: str = post["id"]
-    return post_id
+    return await schedule_post(api, owner.workspace_id, [account], when.isoformat(), text)
 
 
 async def delivery_of(app: FastAPI, post_id: str) -> Delivery:
@@ -424,17 +419,14 @@ async def test_a_recurring_post_goes_out_each_time_until_its_count(
 ) -> None:
     owner = await set_up_owner(client)
     account = await add_sandbox_account(client, owner.workspace_id, "bakery")
-    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
-    post = (
-        await client.post(
-            url, json={"text": "Weekly bread news", "targets": [{"account_id": account}]}
-        )
-    ).json()
-    answer = await client.post(
-        f"{url}/{post['id']}/schedule",
-        json={"at": when.isoformat(), "recurrence": "FREQ=WEEKLY;COUNT=3"},
+    await schedule_post(
+        client,
+        owner.workspace_id,
+        [account],
+        when.isoformat(),
+        "Weekly bread news",
+        recurrence="FREQ=WEEKLY;COUNT=3",
     )
-    assert answer.status_code == 200, answer.text
     clock = Clock(when)
     dispatcher = make_dispatcher(app, clock)
     for week in range(3):
@@ -455,14 +447,13 @@ async def test_an_evergreen_post_is_queued_again_after_it_is_published(
 ) -> None:
     owner = await set_up_owner(client)
     account = await add_sandbox_account(client, owner.workspace_id, "bakery")
-    url = f"/api/v1/workspaces/{owner.workspace_id}/posts"
-    post = (
-        await client.post(
-            url, json={"text": "Our classic loaf", "targets": [{"account_id": account}]}
-        )
-    ).json()
-    await client.post(
-        f"{url}/{post['id']}/schedule", json={"at": when.isoformat(), "evergreen_every_days": 30}
+    await schedule_post(
+        client,
+        owner.workspace_id,
+        [account],
+        when.isoformat(),
+        "Our classic loaf",
+        evergreen_every_days=30,
     )
     await run_round(make_dispatcher(app, Clock(when)))
     first, second = await posts_of(client, owner)
