@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -38,16 +38,21 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def refuse_invalid(error: ValidationError, name: Callable[[str], str]) -> NoReturn:
+    """Print each validation problem, named by `name(field)`, and exit with status 2."""
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        # A rule across several settings has no single field to name.
+        label = name(field) if field else "Configuration error"
+        errors.print(f"[red]{label}:[/red] {problem['msg']}")
+    raise typer.Exit(2)
+
+
 def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        for problem in error.errors():
-            field = ".".join(str(p) for p in problem["loc"])
-            errors.print(
-                f"[red]Configuration error[/red] in POSTWIZARD_{field.upper()}: {problem['msg']}"
-            )
-        raise typer.Exit(2) from None
+        refuse_invalid(error, lambda field: f"Configuration error in POSTWIZARD_{field.upper()}")
 
 
 def migrate_database(settings: Settings) -> None:
@@ -171,9 +176,7 @@ def user_create(
     try:
         body = SetupRequest(email=email, password=password, name=name, workspace_name=workspace)
     except ValidationError as error:
-        for problem in error.errors():
-            errors.print(f"[red]{'.'.join(str(p) for p in problem['loc'])}:[/red] {problem['msg']}")
-        raise typer.Exit(2) from None
+        refuse_invalid(error, lambda field: field)
     settings = load_settings()
     if settings.is_sqlite:
         migrate_database(settings)
