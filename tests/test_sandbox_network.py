@@ -12,17 +12,15 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.routing import Mount
 from typer.testing import CliRunner
@@ -33,12 +31,11 @@ from postwizard.sandbox import FaultConfig, RateLimit, close_sandbox_app, create
 from postwizard.sandbox.audience import HOUR_WEIGHTS
 from postwizard.sandbox.faults import ConnectionDropped
 from tests.support.services import free_port
+from tests.support.serving import SERVER_START_TIMEOUT_S, HttpProtocol, serving
 
 # A Tuesday, lunchtime UTC: the audience is awake and it is a weekday.
 TUESDAY_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-SERVER_START_TIMEOUT_S = 15.0
 CLIENT_TIMEOUT_S = 1.0
-HttpProtocol = Literal["auto", "h11", "httptools"]
 
 
 class FakeClock:
@@ -86,34 +83,6 @@ def make_app(tmp_path: Path, clock: FakeClock) -> Callable[..., FastAPI]:
 async def client(make_app: Callable[..., FastAPI]) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process(make_app()) as api:
         yield api
-
-
-@contextmanager
-def serving(app: FastAPI, *, http: HttpProtocol = "auto") -> Iterator[str]:
-    """Run `app` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http=http,
-        log_level="warning",
-        # A timeout-after-apply request may still be hanging when the test ends.
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="sandbox-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start the sandbox")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -35,6 +35,11 @@ class SocialAccount(IdMixin, CreatedAtMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     # Per-account limit overrides the network reports (e.g. a Mastodon instance's max characters).
     limit_overrides: Mapped[dict[str, Any]] = mapped_column(FlexibleJSON, default=dict)
+    # The network's own id of the account (Mastodon account id, Bluesky DID, Telegram chat id,
+    # Discord webhook id): connecting the same one again reconnects instead of duplicating.
+    remote_id: Mapped[str | None] = mapped_column(String(320), default=None)
+    # Network-specific facts from connecting (instance URL, PDS, chat title); not secrets.
+    options: Mapped[dict[str, Any]] = mapped_column(FlexibleJSON, default=dict)
     # Encrypted with the instance key (accounts/credentials.py); never logged, never returned.
     credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 

@@ -33,6 +33,7 @@ DEFAULT_RETRY_AFTER_S = 1.0
 
 class SandboxPlatform:
     network = Network.SANDBOX
+    provides_metrics = True
 
     def __init__(
         self,
@@ -72,10 +73,11 @@ class SandboxPlatform:
         body: dict[str, Any] = {"text": request.text, "client_key": request.marker}
         if request.reply_to:
             body["reply_to"] = request.reply_to
-        if request.media_urls:
+        if request.media:
+            # The sandbox keeps references, like networks that fetch media from a URL.
             body["media"] = [
-                {"url": url, "alt": request.alt_texts[i] if i < len(request.alt_texts) else ""}
-                for i, url in enumerate(request.media_urls)
+                {"url": item.public_url or item.filename, "alt": item.alt_text}
+                for item in request.media
             ]
         try:
             response = await self._client.post(
