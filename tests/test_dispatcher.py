@@ -40,6 +40,7 @@ def make_dispatcher(
         held.secret_key,
         clock=clock,
         config=DispatcherConfig(**config),  # type: ignore[arg-type]
+        media_storage=held.media_storage,
     )
 
 

@@ -59,6 +59,7 @@ def dispatcher_for(held: Resources) -> Dispatcher:
         held.secret_key,
         policy=retry_policy(held.settings),
         config=dispatcher_config(held.settings),
+        media_storage=held.media_storage,
     )
 
 

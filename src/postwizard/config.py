@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         description="Empty: the sandbox network runs inside this process (store in the data dir). Set to use a standalone `postwizard sandbox`.",
     )
     worker_concurrency: int = Field(
-        default=32, ge=1, le=1000, description="Network calls one dispatcher makes at once."
+        default=64, ge=1, le=1000, description="Network calls one dispatcher makes at once."
     )
     lease_seconds: int = Field(
         default=120,

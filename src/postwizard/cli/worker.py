@@ -10,6 +10,7 @@ import structlog
 import postwizard.db.models  # noqa: F401 - every table, so foreign keys resolve without the web app
 from postwizard.config import Settings
 from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.media.storage import LocalStorage
 from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
@@ -36,6 +37,7 @@ async def run_worker(settings: Settings) -> None:
             settings.resolved_secret_key(),
             policy=retry_policy(settings),
             config=dispatcher_config(settings),
+            media_storage=LocalStorage(settings.data_dir / "media"),
         )
         await dispatcher.run(stop)
     finally:

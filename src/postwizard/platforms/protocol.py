@@ -62,6 +62,13 @@ class UnknownOutcomeError(PlatformError):
     """The request may have been applied (timeout after sending, connection reset)."""
 
 
+class UndecidableOutcomeError(UnknownOutcomeError):
+    """Raised by `reconcile` when the network offers no way to tell whether the post exists (no
+    idempotency key, and the account's posts cannot be read back: Telegram bots, Discord
+    webhooks). The person decides: the delivery fails with a "look, then mark it published or
+    retry" message instead of being re-checked forever or re-posted."""
+
+
 @dataclass(frozen=True)
 class AccountRef:
     """What an adapter needs to act as an account (credentials already decrypted)."""

@@ -5,6 +5,7 @@ and `reconcile` looks the marker up among the account's posts."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
     AuthExpiredError,
+    MediaItem,
     PermanentError,
     PlatformError,
     PostMetrics,
@@ -75,10 +77,7 @@ class SandboxPlatform:
             body["reply_to"] = request.reply_to
         if request.media:
             # The sandbox keeps references, like networks that fetch media from a URL.
-            body["media"] = [
-                {"url": item.public_url or item.filename, "alt": item.alt_text}
-                for item in request.media
-            ]
+            body["media"] = [_media(item) for item in request.media]
         try:
             response = await self._client.post(
                 self._account_url(account, "/posts"), json=body, headers=_auth(account)
@@ -172,6 +171,14 @@ class SandboxPlatform:
         _raise_for_error(response)
         answer: dict[str, Any] = response.json()
         return answer
+
+
+def _media(item: MediaItem) -> dict[str, str]:
+    """By URL when the file has a public one, else the bytes themselves (sandbox media are small)."""
+    if item.public_url:
+        return {"url": item.public_url, "alt": item.alt_text}
+    data = base64.b64encode(item.path.read_bytes()).decode("ascii")
+    return {"data_base64": data, "alt": item.alt_text}
 
 
 def _auth(account: AccountRef) -> dict[str, str]:

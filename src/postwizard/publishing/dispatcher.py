@@ -17,20 +17,23 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from postwizard.accounts.credentials import decrypt_credentials
 from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
+from postwizard.media.storage import MediaStorage
 from postwizard.observability.metrics import ATTEMPTS, DELIVERIES_FINISHED, START_LATENESS
 from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
@@ -42,11 +45,12 @@ from postwizard.platforms.protocol import (
     Published,
     PublishRequest,
     RateLimitedError,
+    UndecidableOutcomeError,
     UnknownOutcomeError,
 )
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing import repository
+from postwizard.publishing.claims import Claim, load_claims
 from postwizard.publishing.models import (
     Attempt,
     AttemptOutcome,
@@ -54,8 +58,9 @@ from postwizard.publishing.models import (
     DeliveryState,
     WorkerHeartbeat,
 )
+from postwizard.publishing.pacing import DEFAULT_PACING, NetworkPacing, Pacer
 from postwizard.publishing.policy import RetryPolicy
-from postwizard.publishing.service import continue_series, post_status_from
+from postwizard.publishing.service import apply_derived_status
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, queue_event, take_pending_events
 
@@ -68,14 +73,23 @@ DAILY_POST_CAPS: dict[Network, int] = {Network.INSTAGRAM: 50, Network.THREADS: 2
 WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "delivery.retry"})
 
 
+# A claimed lease is renewed before a call unless it certainly outlasts the call by this much.
+LEASE_MARGIN = timedelta(seconds=5)
+# Post states are settled from their deliveries this often (and on drain), in one batch.
+SETTLE_EVERY_S = 0.25
+# Posts whose settling was lost with a crashed worker are found again this often.
+SWEEP_EVERY = timedelta(seconds=60)
+
+
 @dataclass(frozen=True)
 class DispatcherConfig:
-    concurrency: int = 32
+    concurrency: int = 64
     per_account: int = 1
     safety_poll: timedelta = timedelta(seconds=30)
     heartbeat_every: timedelta = timedelta(seconds=5)
     call_timeout: timedelta = timedelta(seconds=30)
     unknown_recheck: timedelta = timedelta(seconds=5)
+    pacing: Mapping[Network, NetworkPacing] = field(default_factory=lambda: DEFAULT_PACING)
 
 
 class LeaseLostError(Exception):
@@ -116,6 +130,7 @@ class Dispatcher:
         config: DispatcherConfig | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        media_storage: MediaStorage | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.platforms = platforms
@@ -130,6 +145,10 @@ class Dispatcher:
         self._account_locks: dict[uuid.UUID, asyncio.Semaphore] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.media_storage = media_storage
+        self.pacer = Pacer(self.config.pacing)
+        # Posts whose deliveries changed: their state is derived in one batch (`settle_posts`).
+        self._dirty_posts: set[uuid.UUID] = set()
         bus.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -143,6 +162,7 @@ class Dispatcher:
         """Work until `stop` is set, then let in-flight calls finish (graceful shutdown)."""
         log.info("dispatcher started", worker=self.worker_id)
         heartbeat = asyncio.create_task(self._heartbeats(stop), name="dispatcher-heartbeat")
+        settler = asyncio.create_task(self._settle_loop(stop), name="dispatcher-settle")
         try:
             while not stop.is_set():
                 try:
@@ -154,9 +174,10 @@ class Dispatcher:
                     await self._sleep_until_due(stop)
         finally:
             await self.drain()
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in (heartbeat, settler):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             log.info("dispatcher stopped", worker=self.worker_id)
 
     async def dispatch_due(self) -> int:
@@ -170,16 +191,51 @@ class Dispatcher:
             claimed = await repository.claim_due(
                 session, self.worker_id, now, now + self.policy.lease, free
             )
+            claims = await load_claims(session, claimed, self.media_storage)
             await session.commit()
-        for delivery in claimed:
-            task = asyncio.create_task(self._guarded(delivery.id, delivery.account_id))
+        for claim in claims:
+            task = asyncio.create_task(self._guarded(claim))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(claimed)
+        return len(claims)
 
     async def drain(self) -> None:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.settle_posts()
+
+    async def settle_posts(self) -> None:
+        """Derive the state of every post whose deliveries changed, in one transaction; a post
+        that becomes published continues its recurring series. Idempotent: a crash before this
+        ran is repaired by `_sweep` (post states are always derivable from deliveries)."""
+        if not self._dirty_posts:
+            return
+        batch, self._dirty_posts = self._dirty_posts, set()
+        try:
+            async with self.session_factory() as session:
+                deliveries = await repository.deliveries_of_posts(session, batch)
+                for post in await repository.posts_by_ids(session, batch):
+                    await apply_derived_status(session, post, deliveries.get(post.id, []))
+                await session.commit()
+                for event in take_pending_events(session):
+                    await self.bus.publish(event.workspace_id, event.type, event.data)
+        except BaseException:
+            self._dirty_posts |= batch  # try again next time
+            raise
+
+    async def _settle_loop(self, stop: asyncio.Event) -> None:
+        next_sweep = self.clock()
+        while not stop.is_set():
+            try:
+                if self.clock() >= next_sweep:
+                    async with self.session_factory() as session:
+                        self._dirty_posts |= set(await repository.posts_to_settle(session))
+                    next_sweep = self.clock() + SWEEP_EVERY
+                await self.settle_posts()
+            except Exception:  # retried on the next tick
+                log.exception("settling post states failed", worker=self.worker_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SETTLE_EVERY_S)
 
     async def _sleep_until_due(self, stop: asyncio.Event) -> None:
         async with self.session_factory() as session:
@@ -200,42 +256,43 @@ class Dispatcher:
             stopping.cancel()
             waking.cancel()
 
-    async def _guarded_process(self, delivery_id: uuid.UUID) -> None:
-        try:
-            await self.process(delivery_id)
-        except LeaseLostError:
-            log.info(
-                "lease ran out before the call; left to the worker that took over",
-                delivery=str(delivery_id),
-            )
-
-    async def _guarded(self, delivery_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    async def _guarded(self, claim: Claim) -> None:
+        delivery = claim.delivery
         lock = self._account_locks.setdefault(
-            account_id, asyncio.Semaphore(self.config.per_account)
+            delivery.account_id, asyncio.Semaphore(self.config.per_account)
         )
-        async with self._slots, lock:
+        network_slots = self.pacer.slots(claim.account.network) if claim.account else None
+        async with contextlib.AsyncExitStack() as held:
+            # The network's cap first: waiting for it holds no general slot.
+            if network_slots is not None:
+                await held.enter_async_context(network_slots)
+            await held.enter_async_context(lock)
+            await held.enter_async_context(self._slots)
             try:
-                await self._guarded_process(delivery_id)
+                await self.process(claim)
+            except LeaseLostError:
+                log.info(
+                    "lease ran out before the call; left to the worker that took over",
+                    delivery=str(delivery.id),
+                )
             except Exception:  # the lease expires and another round reconciles it
                 log.exception(
-                    "delivery processing failed", delivery=str(delivery_id), worker=self.worker_id
+                    "delivery processing failed", delivery=str(delivery.id), worker=self.worker_id
                 )
 
-    async def process(self, delivery_id: uuid.UUID) -> None:
+    async def process(self, claim: Claim) -> None:
         """Take one claimed delivery as far as it goes now."""
         async with self.session_factory() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            if (
-                delivery is None
-                or delivery.state != DeliveryState.CLAIMED
-                or delivery.lease_owner != self.worker_id
-            ):
-                return  # cancelled or taken over meanwhile
-            account = await session.get(SocialAccount, delivery.account_id)
-            assert account is not None  # deleting the account deletes its deliveries
-            last = await repository.last_attempt(session, delivery.id)
+            delivery = claim.delivery
+            session.add(delivery)  # loaded by the claim; no second read
+            account = claim.account
+            if account is None:  # removed after the claim (its deliveries go with it)
+                return
+            last = claim.last
             # Never finished: its worker died during the call.
             unfinished = last if last is not None and last.finished_at is None else None
+            if unfinished is not None:
+                session.add(unfinished)
             now = self.clock()
             if (
                 delivery.attempt_count == 0
@@ -263,7 +320,13 @@ class Dispatcher:
             except PostWizardError as error:
                 await self._finish(session, delivery, DeliveryState.FAILED, error=error.message)
                 return
-            request = PublishRequest(marker=delivery.marker, text=delivery.text)
+            request = PublishRequest(
+                marker=delivery.marker,
+                text=delivery.text,
+                media=claim.media,
+                options=claim.options,
+                first_attempt_at=claim.first_attempt_at,
+            )
             if unfinished is not None:
                 # The worker before us died during this call: the outcome is unknown.
                 unfinished.outcome = AttemptOutcome.UNKNOWN
@@ -273,12 +336,32 @@ class Dispatcher:
                 last is not None and last.outcome == AttemptOutcome.UNKNOWN
             )
             if needs_reconcile:
-                found = await self._reconcile(session, delivery, account, platform, ref, request)
+                found = await self._reconcile(session, claim, account, platform, ref, request)
                 if found is not True:
                     return  # published (found) or still unknown; both recorded
             if await self._over_daily_cap(session, delivery, account, now):
                 return
-            await self._publish(session, delivery, account, platform, ref, request)
+            if await self._paced(session, delivery, account):
+                return
+            await self._publish(session, claim, account, platform, ref, request)
+
+    async def _paced(
+        self, session: AsyncSession, delivery: Delivery, account: SocialAccount
+    ) -> bool:
+        """The network's posting rate (token buckets): a short wait happens here; a long one
+        sends the delivery back to the queue until the bucket has refilled."""
+        wait = await self.pacer.acquire(account.network, account.id)
+        if wait == 0:
+            return False
+        await self._finish(
+            session,
+            delivery,
+            DeliveryState.RETRY_WAIT,
+            error=f"Pacing posts to {account.network.label} within its rate limit; "
+            f"next try in {wait:.0f} s.",
+            next_attempt_at=self.clock() + timedelta(seconds=wait),
+        )
+        return True
 
     async def _over_daily_cap(
         self, session: AsyncSession, delivery: Delivery, account: SocialAccount, now: datetime
@@ -305,14 +388,15 @@ class Dispatcher:
     async def _reconcile(
         self,
         session: AsyncSession,
-        delivery: Delivery,
+        claim: Claim,
         account: SocialAccount,
         platform: Platform,
         ref: AccountRef,
         request: PublishRequest,
     ) -> bool | None:
         """True when the network certainly does not have the post (publish may go ahead)."""
-        attempt = await self._begin_attempt(session, delivery, "reconcile")
+        delivery = claim.delivery
+        attempt = await self._begin_attempt(session, claim, "reconcile")
         try:
             found = await asyncio.wait_for(
                 platform.reconcile(ref, request),
@@ -326,6 +410,21 @@ class Dispatcher:
             )
             ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
             await self._lost_access(session, delivery, account, error)
+            return None
+        except UndecidableOutcomeError as error:
+            attempt.outcome, attempt.error, attempt.finished_at = (
+                AttemptOutcome.UNKNOWN,
+                error.message,
+                self.clock(),
+            )
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
+            await self._finish(
+                session,
+                delivery,
+                DeliveryState.FAILED,
+                error=f"{error.message} Look at the {account.network.label} account: if the post "
+                "is there, mark it as published; if it is not, retry.",
+            )
             return None
         except (PlatformError, TimeoutError) as error:
             message = getattr(error, "message", None) or "the network did not answer in time"
@@ -353,14 +452,19 @@ class Dispatcher:
     async def _publish(
         self,
         session: AsyncSession,
-        delivery: Delivery,
+        claim: Claim,
         account: SocialAccount,
         platform: Platform,
         ref: AccountRef,
         request: PublishRequest,
     ) -> None:
+        delivery = claim.delivery
+        attempt = await self._begin_attempt(session, claim, "publish")
+        if request.first_attempt_at is None:
+            request = replace(request, first_attempt_at=attempt.started_at)
+        # Counted with the outcome (one write less before the call); a crash in between leaves
+        # the unfinished attempt, which sends the next worker to reconcile.
         delivery.attempt_count += 1
-        attempt = await self._begin_attempt(session, delivery, "publish")
         try:
             published: Published = await asyncio.wait_for(
                 platform.publish(ref, request),
@@ -424,8 +528,13 @@ class Dispatcher:
         account: SocialAccount,
         error: PlatformError,
     ) -> None:
-        account.status = AccountStatus.NEEDS_RECONNECT
-        account.status_reason = error.message
+        # By id: the account object is shared by the batch's deliveries, not bound to this session.
+        await session.execute(
+            update(SocialAccount)
+            .where(SocialAccount.id == account.id)
+            .values(status=AccountStatus.NEEDS_RECONNECT, status_reason=error.message[:500])
+            .execution_options(synchronize_session=False)
+        )
         queue_event(
             session, account.workspace_id, "account.needs_reconnect", {"id": str(account.id)}
         )
@@ -450,19 +559,24 @@ class Dispatcher:
                 session, delivery, DeliveryState.UNKNOWN, error=message, next_attempt_at=next_at
             )
 
-    async def _begin_attempt(self, session: AsyncSession, delivery: Delivery, kind: str) -> Attempt:
+    async def _begin_attempt(self, session: AsyncSession, claim: Claim, kind: str) -> Attempt:
         """Committed before the call, so a crash during it is visible to the next worker. The
-        lease is renewed in the same transaction; if it ran out (another worker may have taken
-        the delivery over), no call is made."""
+        lease is renewed in the same transaction unless it certainly outlasts the call; if it ran
+        out (another worker may have taken the delivery over), no call is made."""
+        delivery = claim.delivery
         now = self.clock()
-        if not await repository.renew_lease(
-            session, delivery.id, self.worker_id, now, now + self.policy.lease
-        ):
-            await session.rollback()
-            raise LeaseLostError(delivery.id)
-        delivery.lease_expires_at = now + self.policy.lease
-        last = await repository.last_attempt(session, delivery.id)
+        expires = delivery.lease_expires_at
+        if expires is None or now + self.config.call_timeout + LEASE_MARGIN >= expires:
+            if not await repository.renew_lease(
+                session, delivery.id, self.worker_id, now, now + self.policy.lease
+            ):
+                await session.rollback()
+                raise LeaseLostError(delivery.id)
+            # Already written by the statement above: no second UPDATE at flush.
+            set_committed_value(delivery, "lease_expires_at", now + self.policy.lease)
+        last = claim.last
         number = 1 if last is None else last.number + 1
+        first_publish = kind == "publish" and delivery.attempt_count == 0
         attempt = Attempt(
             delivery_id=delivery.id,
             number=number,
@@ -473,7 +587,8 @@ class Dispatcher:
         )
         session.add(attempt)
         await session.commit()
-        if kind == "publish" and delivery.attempt_count == 1:
+        claim.last = attempt
+        if first_publish:
             START_LATENESS.observe(max(0.0, (attempt.started_at - delivery.due_at).total_seconds()))
         return attempt
 
@@ -500,20 +615,7 @@ class Dispatcher:
         delivery.lease_expires_at = None
         if next_attempt_at is not None:
             delivery.next_attempt_at = next_attempt_at
-        await session.flush()
-        post = await session.get(Post, delivery.post_id)
-        if post is not None:
-            derived = post_status_from(await repository.deliveries_of_post(session, post.id))
-            if derived is not None and derived != post.status:
-                post.status = derived
-                if derived in {PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED}:
-                    await continue_series(session, post)
-                queue_event(
-                    session,
-                    post.workspace_id,
-                    f"post.{derived.value}",
-                    {"post_id": str(post.id), "status": derived.value},
-                )
+        self._dirty_posts.add(delivery.post_id)
         queue_event(
             session,
             delivery.workspace_id,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing.models import (
     CLAIMABLE,
     Attempt,
@@ -16,6 +17,9 @@ from postwizard.publishing.models import (
     DeliveryState,
     WorkerHeartbeat,
 )
+
+# Final states that say something about the post (a cancelled delivery says nothing).
+SETTLED = (DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.MISSED)
 
 
 def _due(now: datetime):  # type: ignore[no-untyped-def]
@@ -74,6 +78,42 @@ async def deliveries_of_post(session: AsyncSession, post_id: uuid.UUID) -> Seque
     ).all()
 
 
+async def deliveries_of_posts(
+    session: AsyncSession, post_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Delivery]]:
+    grouped: dict[uuid.UUID, list[Delivery]] = {}
+    rows = await session.scalars(
+        select(Delivery).where(Delivery.post_id.in_(post_ids)).order_by(Delivery.id)
+    )
+    for delivery in rows:
+        grouped.setdefault(delivery.post_id, []).append(delivery)
+    return grouped
+
+
+async def posts_by_ids(session: AsyncSession, post_ids: Collection[uuid.UUID]) -> Sequence[Post]:
+    return (await session.scalars(select(Post).where(Post.id.in_(post_ids)))).all()
+
+
+async def posts_to_settle(session: AsyncSession) -> Sequence[uuid.UUID]:
+    """Posts still marked scheduled or publishing whose deliveries have all finished: their
+    state was not derived yet (the worker that finished the last one stopped first)."""
+    unfinished = (
+        select(Delivery.id)
+        .where(
+            Delivery.post_id == Post.id,
+            Delivery.state.in_((*CLAIMABLE, DeliveryState.CLAIMED)),
+        )
+        .exists()
+    )
+    finished = (
+        select(Delivery.id).where(Delivery.post_id == Post.id, Delivery.state.in_(SETTLED)).exists()
+    )
+    statement = select(Post.id).where(
+        Post.status.in_((PostStatus.SCHEDULED, PostStatus.PUBLISHING)), finished, ~unfinished
+    )
+    return (await session.scalars(statement)).all()
+
+
 async def attempts_of(
     session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
 ) -> Sequence[Attempt]:
@@ -84,15 +124,6 @@ async def attempts_of(
             .order_by(Attempt.delivery_id, Attempt.number)
         )
     ).all()
-
-
-async def last_attempt(session: AsyncSession, delivery_id: uuid.UUID) -> Attempt | None:
-    return await session.scalar(
-        select(Attempt)
-        .where(Attempt.delivery_id == delivery_id)
-        .order_by(Attempt.number.desc())
-        .limit(1)
-    )
 
 
 WORKER_ALIVE_WITHIN_S = 30

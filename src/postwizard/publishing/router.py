@@ -28,6 +28,7 @@ async def _views(
         session, workspace_id, [d.account_id for d in deliveries]
     )
     attempts = await repository.attempts_of(session, [d.id for d in deliveries])
+    last = {a.delivery_id: a for a in attempts}  # ordered by number: the last one wins
     views = []
     for delivery in deliveries:
         account = accounts.get(delivery.account_id)
@@ -53,6 +54,7 @@ async def _views(
                 ],
                 can_retry=delivery.state in service.RETRYABLE
                 and (account is None or account.status != AccountStatus.NEEDS_RECONNECT),
+                can_mark_published=service.outcome_unconfirmed(delivery, last.get(delivery.id)),
             )
         )
     return views
@@ -82,6 +84,22 @@ async def retry_delivery(
     if account is None:
         raise NotFound("The account of this delivery was disconnected.")
     await service.retry_delivery(session, delivery, account, utcnow())
+    return (await _views(session, access.workspace.id, [delivery]))[0]
+
+
+@router.post("/deliveries/{delivery_id}/mark-published")
+async def mark_delivery_published(
+    delivery_id: uuid.UUID, body: schemas.MarkPublished, access: EditorAccess, session: DbSession
+) -> schemas.DeliveryView:
+    """Say that a delivery PostWizard could not confirm did go out (after looking at the network)."""
+    delivery = await repository.delivery_in_workspace(session, access.workspace.id, delivery_id)
+    if delivery is None:
+        raise NotFound("No such delivery in this workspace.")
+    attempts = await repository.attempts_of(session, [delivery.id])
+    url = str(body.url) if body.url is not None else None
+    await service.mark_published(
+        session, delivery, attempts[-1] if attempts else None, url, utcnow()
+    )
     return (await _views(session, access.workspace.id, [delivery]))[0]
 
 

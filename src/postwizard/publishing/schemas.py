@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 
-from postwizard.api.schemas import ResponseBody
+from postwizard.api.schemas import RequestBody, ResponseBody
 from postwizard.platforms.networks import Network
 from postwizard.publishing.models import AttemptOutcome, DeliveryState
 
@@ -39,6 +39,15 @@ class DeliveryView(ResponseBody):
     published_at: datetime | None
     attempts: list[AttemptView]
     can_retry: bool = Field(description="Failed or missed: the user may send it again.")
+    can_mark_published: bool = Field(
+        description="Failed with an outcome PostWizard could not confirm: the user may say it was published."
+    )
+
+
+class MarkPublished(RequestBody):
+    url: HttpUrl | None = Field(
+        None, description="The post's address on the network, if the person has it."
+    )
 
 
 class WorkerView(ResponseBody):

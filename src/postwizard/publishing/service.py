@@ -15,7 +15,7 @@ from postwizard.ids import uuid7
 from postwizard.posts import repository as posts_repository
 from postwizard.posts.models import Post, PostMedia, PostStatus, PostTarget
 from postwizard.publishing import repository
-from postwizard.publishing.models import Delivery, DeliveryState
+from postwizard.publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
 from postwizard.realtime.events import queue_event
 from postwizard.scheduling.recurrence import next_evergreen, next_occurrence
 from postwizard.scheduling.timezones import utc_to_local, validate_timezone
@@ -99,6 +99,66 @@ def post_status_from(deliveries: Sequence[Delivery]) -> PostStatus | None:
 
 
 RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.MISSED})
+
+
+def outcome_unconfirmed(delivery: Delivery, last: Attempt | None) -> bool:
+    """A failed delivery whose last call may have gone through: the person may say it did."""
+    return (
+        delivery.state == DeliveryState.FAILED
+        and last is not None
+        and last.outcome == AttemptOutcome.UNKNOWN
+    )
+
+
+async def mark_published(
+    session: AsyncSession, delivery: Delivery, last: Attempt | None, url: str | None, now: datetime
+) -> Delivery:
+    """The person checked the network and found the post PostWizard could not confirm."""
+    if not outcome_unconfirmed(delivery, last):
+        raise Conflict(
+            "Only a delivery whose outcome PostWizard could not confirm can be marked as "
+            f"published; this one is {delivery.state.value.replace('_', ' ')}.",
+            code="invalid_state",
+        )
+    delivery.state = DeliveryState.PUBLISHED
+    delivery.published_at = now
+    delivery.remote_url = url
+    delivery.last_error = None
+    await session.flush()
+    await settle_post(session, delivery.post_id)
+    queue_event(
+        session,
+        delivery.workspace_id,
+        "delivery.updated",
+        {"delivery_id": str(delivery.id), "post_id": str(delivery.post_id), "state": "published"},
+    )
+    return delivery
+
+
+async def settle_post(session: AsyncSession, post_id: uuid.UUID) -> None:
+    """Derive one post's state from its deliveries now (the dispatcher does this in batches)."""
+    post = await session.get(Post, post_id)
+    if post is not None:
+        await apply_derived_status(
+            session, post, await repository.deliveries_of_post(session, post_id)
+        )
+
+
+async def apply_derived_status(
+    session: AsyncSession, post: Post, deliveries: Sequence[Delivery]
+) -> None:
+    """Set the post's state as its deliveries say; a post that went out continues its series."""
+    derived = post_status_from(deliveries)
+    if derived is not None and derived != post.status:
+        post.status = derived
+        if derived in {PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED}:
+            await continue_series(session, post)
+        queue_event(
+            session,
+            post.workspace_id,
+            f"post.{derived.value}",
+            {"post_id": str(post.id), "status": derived.value},
+        )
 
 
 async def retry_delivery(

@@ -372,6 +372,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/deliveries/{delivery_id}/mark-published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Delivery Published
+         * @description Say that a delivery PostWizard could not confirm did go out (after looking at the network).
+         */
+        post: operations["mark_delivery_published_api_v1_workspaces__workspace_id__deliveries__delivery_id__mark_published_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/deliveries/{delivery_id}/retry": {
         parameters: {
             query?: never;
@@ -1141,6 +1161,11 @@ export interface components {
             /** Attempts */
             attempts: components["schemas"]["AttemptView"][];
             /**
+             * Can Mark Published
+             * @description Failed with an outcome PostWizard could not confirm: the user may say it was published.
+             */
+            can_mark_published: boolean;
+            /**
              * Can Retry
              * @description Failed or missed: the user may send it again.
              */
@@ -1313,6 +1338,14 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** MarkPublished */
+        MarkPublished: {
+            /**
+             * Url
+             * @description The post's address on the network, if the person has it.
+             */
+            url?: string | null;
         };
         /** Me */
         Me: {
@@ -2692,6 +2725,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalendarPage"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_delivery_published_api_v1_workspaces__workspace_id__deliveries__delivery_id__mark_published_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkPublished"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryView"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
