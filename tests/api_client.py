@@ -158,13 +158,18 @@ async def schedule_post(
     accounts: list[str],
     at: str,
     text: str = "Fresh bread!",
+    media_ids: list[str] | None = None,
     **schedule: object,
 ) -> str:
-    """Create a post for `accounts` and schedule it at `at` (plus any other schedule fields)."""
+    """Create a post for `accounts` (with `media_ids` attached) and schedule it at `at` (plus
+    any other schedule fields)."""
     url = f"/api/v1/workspaces/{workspace_id}/posts"
-    post = (
-        await api.post(url, json={"text": text, "targets": [{"account_id": a} for a in accounts]})
-    ).json()
+    body = {
+        "text": text,
+        "targets": [{"account_id": a} for a in accounts],
+        "media_ids": media_ids or [],
+    }
+    post = (await api.post(url, json=body)).json()
     answer = await api.post(f"{url}/{post['id']}/schedule", json={"at": at, **schedule})
     assert answer.status_code == 200, answer.text
     post_id: str = post["id"]

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from postwizard.app import create_app
 from postwizard.config import Settings
 from postwizard.db.migrate import upgrade_to_head
+from postwizard.platforms.networks import Network
+from postwizard.platforms.protocol import Platform
 from tests.api_client import ApiClient
 from tests.support.services import PostgresServer
 
@@ -84,18 +86,31 @@ def settings(make_settings: Callable[..., Settings], sqlite_url: str) -> Setting
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+def extra_platforms() -> dict[Network, Platform]:
+    """Network adapters added to the test app; a test module overrides this fixture to add its
+    network's adapter (pointed at the network's fake server) to the built-in sandbox."""
+    return {}
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, extra_platforms: dict[Network, Platform]
+) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, extra_platforms=extra_platforms)
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
 async def both_app(
-    make_settings: Callable[..., Settings], database_url: str
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    extra_platforms: dict[Network, Platform],
 ) -> AsyncIterator[FastAPI]:
     """The app on SQLite and on PostgreSQL (the test runs twice)."""
-    application = create_app(make_settings(database_url=database_url))
+    application = create_app(
+        make_settings(database_url=database_url), extra_platforms=extra_platforms
+    )
     async with application.router.lifespan_context(application):
         yield application
 

@@ -4,16 +4,21 @@ derived from deliveries in batches, also after a worker stopped before deriving 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
+from postwizard.accounts.credentials import decrypt_credentials, encrypt_credentials
+from postwizard.accounts.models import SocialAccount
 from postwizard.api.resources import resources_of
 from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
     AccountRef,
     Published,
     PublishRequest,
+    TransientError,
     UndecidableOutcomeError,
 )
 from postwizard.platforms.registry import PlatformRegistry
@@ -184,3 +189,58 @@ async def test_an_outcome_no_one_can_check_is_left_to_the_person_never_reposted(
     assert (await client.get(f"{base}/posts/{post_id}")).json()["status"] == "published"
     again = await client.post(f"{base}/deliveries/{view['id']}/mark-published", json={})
     assert again.status_code == 409
+
+
+class Renewing(Recording):
+    """A network whose tokens expire: every call wants fresh credentials first; the first
+    renewal fails the way a network hiccup does, later ones answer without a refresh token."""
+
+    def __init__(self, real: object) -> None:
+        super().__init__(real)
+        self.renewals = 0
+
+    def needs_refresh(self, credentials: Mapping[str, str], now: datetime) -> bool:
+        return credentials.get("generation") != str(self.renewals)
+
+    async def refresh(self, account: AccountRef) -> Mapping[str, str]:
+        self.renewals += 1
+        if self.renewals == 1:
+            raise TransientError("The network's token endpoint answered 503.")
+        return {"generation": str(self.renewals), "refresh_token": ""}
+
+
+async def test_a_failed_renewal_is_retried_not_taken_for_a_dead_token_and_never_erases_secrets(
+    app: FastAPI,
+    client: ApiClient,
+    when: datetime,  # noqa: F811
+) -> None:
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    held = resources_of(app)
+    async with held.session_factory() as session:
+        stored = await session.get(SocialAccount, uuid.UUID(account))
+        assert stored is not None
+        credentials = decrypt_credentials(held.secret_key, stored.credentials_encrypted)
+        credentials["refresh_token"] = "keep-me"
+        stored.credentials_encrypted = encrypt_credentials(held.secret_key, credentials)
+        await session.commit()
+    post_id = await schedule(client, owner, account, when)
+    renewing = Renewing(held.platforms.sandbox)
+    clock = Clock(when)
+    dispatcher = make_dispatcher(app, clock, PlatformRegistry({Network.SANDBOX: renewing}))  # type: ignore[dict-item]
+    await run_round(dispatcher)
+    waiting = await delivery_of(app, post_id)
+    assert waiting.state == DeliveryState.RETRY_WAIT
+    assert "Could not renew access" in (waiting.last_error or "")
+    listed = (await client.get(f"/api/v1/workspaces/{owner.workspace_id}/accounts")).json()
+    assert listed["items"][0]["status"] == "connected"  # a hiccup is not a dead token
+    clock.now = waiting.next_attempt_at
+    await run_round(dispatcher)
+    assert (await delivery_of(app, post_id)).state == DeliveryState.PUBLISHED
+    async with held.session_factory() as session:
+        stored = await session.get(SocialAccount, uuid.UUID(account))
+        assert stored is not None
+        renewed = decrypt_credentials(held.secret_key, stored.credentials_encrypted)
+    assert renewed["generation"] == "2"
+    assert renewed["refresh_token"] == "keep-me"  # the empty answer did not erase it
+    assert renewed["token"] == credentials["token"]

@@ -337,6 +337,7 @@ class Gate:
     def __init__(self, real: object) -> None:
         self.real = real
         self.network = real.network  # type: ignore[attr-defined]
+        self.provides_metrics = True
         self.calls: asyncio.Queue[asyncio.Event] = asyncio.Queue()
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 import postwizard.db.models  # noqa: F401 - every table registered, whichever routers exist
 from postwizard import __version__
+from postwizard.accounts.router import networks_router, oauth_router
 from postwizard.accounts.router import router as accounts_router
+from postwizard.analytics.collector import Collector, collector_config
+from postwizard.analytics.metrics_router import router as metrics_router
+from postwizard.analytics.router import router as analytics_router
 from postwizard.api.errors import install_error_handlers
 from postwizard.api.middleware import BodySizeLimit
 from postwizard.api.openapi import install_openapi
@@ -18,14 +22,19 @@ from postwizard.api.resources import Resources, resources_of
 from postwizard.auth.csrf import CsrfProtection
 from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.router import router as auth_router
+from postwizard.captions.router import router as captions_router
 from postwizard.config import Settings, get_settings
 from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.media.public_router import router as public_media_router
+from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.router import router as media_router
 from postwizard.media.storage import LocalStorage
 from postwizard.media.upload import UPLOAD_PATH, upload_body_limit
 from postwizard.observability.health import router as health_router
 from postwizard.observability.http import RequestObservability
 from postwizard.observability.logging import configure_logging
+from postwizard.platforms.networks import Network
+from postwizard.platforms.protocol import Platform
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.posts.router import IMPORT_MAX_BYTES, IMPORT_PATH
 from postwizard.posts.router import router as posts_router
@@ -42,9 +51,15 @@ API_ROUTERS = (
     workspaces_router,
     realtime_router,
     accounts_router,
+    networks_router,
+    oauth_router,
     posts_router,
     publishing_router,
     media_router,
+    public_media_router,
+    captions_router,
+    analytics_router,
+    metrics_router,
 )
 
 
@@ -60,11 +75,26 @@ def dispatcher_for(held: Resources) -> Dispatcher:
         policy=retry_policy(held.settings),
         config=dispatcher_config(held.settings),
         media_storage=held.media_storage,
+        public_media_urls=PublicMediaUrls(held.secret_key, held.settings.effective_public_url),
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for `settings` (default: from the environment). The database must be migrated."""
+def collector_for(held: Resources) -> Collector:
+    return Collector(
+        held.session_factory,
+        held.platforms,
+        held.bus,
+        held.secret_key,
+        policy=retry_policy(held.settings),
+        config=collector_config(held.settings),
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, extra_platforms: Mapping[Network, Platform] | None = None
+) -> FastAPI:
+    """Build the app for `settings` (default: from the environment). The database must be migrated.
+    `extra_platforms` adds network adapters to (or replaces) the ones the settings give."""
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
 
@@ -74,14 +104,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await held.bus.start()
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
+        collector: asyncio.Task[None] | None = None
         if settings.embedded_worker:
             worker = asyncio.create_task(dispatcher_for(held).run(stop), name="embedded-dispatcher")
+            collector = asyncio.create_task(
+                collector_for(held).run(stop), name="embedded-collector"
+            )
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 await worker
+            if collector is not None:
+                await collector
             await held.bus.stop()
             await held.platforms.aclose()
             if sandbox_app is not None:
@@ -99,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     secret_key = settings.resolved_secret_key()  # fail at start, not at first use, if unusable
     engine = create_engine(settings.effective_database_url)
-    platforms, sandbox_app = PlatformRegistry.from_settings(settings)
+    platforms, sandbox_app = PlatformRegistry.from_settings(settings, extra_platforms)
     app.state.resources = Resources(
         settings=settings,
         engine=engine,

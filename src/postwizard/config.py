@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from postwizard.analytics.schedule import DEFAULT_SCHEDULE, CollectionSchedule
+
 # Values people paste from examples; starting with one of these would make every session forgeable.
 PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "changethis", "secret", "secret-key", "your-secret-key", "replace-me"}
@@ -53,6 +55,88 @@ class Settings(BaseSettings):
     sandbox_url: str = Field(
         default="",
         description="Empty: the sandbox network runs inside this process (store in the data dir). Set to use a standalone `postwizard sandbox`.",
+    )
+    threads_client_id: str = Field(
+        default="",
+        description="The Threads app id (Meta App Dashboard, Threads use case). Empty: Threads accounts cannot be connected.",
+    )
+    threads_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The Threads app secret. Never shown or logged.",
+    )
+    threads_api_version: str = Field(
+        default="v1.0",
+        description="The Threads API version in request paths (graph.threads.net/v1.0).",
+    )
+    linkedin_client_id: str = Field(
+        default="",
+        description="The LinkedIn app's client id. Empty: LinkedIn accounts cannot be connected.",
+    )
+    linkedin_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The LinkedIn app's client secret. Never shown or logged.",
+    )
+    linkedin_version: str = Field(
+        default="202610",
+        pattern=r"^\d{6}$",
+        description="The LinkedIn-Version header (YYYYMM) sent to LinkedIn's versioned API; LinkedIn retires a version after about a year, then set a newer one.",
+    )
+    linkedin_organization_pages: bool = Field(
+        default=False,
+        description="Also connect the LinkedIn pages the person administers (needs the Community Management API product on the LinkedIn app).",
+    )
+    metrics_schedule: str = Field(
+        default=DEFAULT_SCHEDULE,
+        description="When a published post's numbers are collected, counted from publishing: offsets, then `every <interval> until <age>`.",
+    )
+    metrics_account_stats_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="How often an account's followers, following and posts are collected.",
+    )
+    metrics_refresh_cooldown_seconds: int = Field(
+        default=60, ge=0, description='How soon "refresh now" may be asked again for the same post.'
+    )
+    metrics_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Metric snapshots older than this are thinned to one per post per day (the day's latest).",
+    )
+    analytics_cache_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86400,
+        description="How long dashboard aggregates are cached at most; new metrics clear them sooner.",
+    )
+    meta_app_id: str = Field(
+        default="",
+        description="App ID of your Meta app (developers.facebook.com), for Facebook Pages and Instagram. Empty: neither can be connected.",
+    )
+    meta_app_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="App secret of that Meta app. Never shown or logged.",
+    )
+    graph_api_version: str = Field(
+        default="v23.0",
+        pattern=r"^v\d+\.\d+$",
+        description="The Graph API version PostWizard calls for Facebook and Instagram; Meta retires each about two years after release.",
+    )
+    x_client_id: str = Field(
+        default="",
+        description="OAuth 2.0 Client ID of your X developer app (developer.x.com). Empty: X accounts cannot be connected.",
+    )
+    x_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="OAuth 2.0 Client Secret of that X app (confidential client). Never shown or logged.",
+    )
+    x_daily_post_cap: int = Field(
+        default=17,
+        ge=1,
+        description="Posts per X account per 24 hours that PostWizard sends; 17 is the Free access tier's limit, raise it for Basic (100) or Pro.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        description="The Telegram Bot API server; set it to your own telegram-bot-api server to lift upload limits.",
     )
     worker_concurrency: int = Field(
         default=64, ge=1, le=1000, description="Network calls one dispatcher makes at once."
@@ -107,6 +191,35 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(
         default=5, ge=1, description="Failed logins allowed per email and per address each minute."
     )
+    ai_base_url: str = Field(
+        default="",
+        description="An OpenAI-compatible model server for AI captions (e.g. http://localhost:11434/v1 for Ollama). Empty: the built-in offline assistant, unless a workspace sets its own.",
+    )
+    ai_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The model server's API key (none for a local Ollama). Never shown or logged.",
+    )
+    ai_model: str = Field(
+        default="",
+        description="The model to ask (e.g. llama3.2, gpt-4o-mini); needed with ai_base_url.",
+    )
+    ai_timeout_seconds: float = Field(
+        default=30, gt=0, le=600, description="How long to wait for the model server's answer."
+    )
+
+    @model_validator(mode="after")
+    def _ai_model_with_server(self) -> Settings:
+        if self.ai_base_url and not self.ai_base_url.startswith(("http://", "https://")):
+            raise ValueError("ai_base_url must start with http:// or https://")
+        if self.ai_base_url and not self.ai_model:
+            raise ValueError("ai_model must name the model to use when ai_base_url is set")
+        return self
+
+    @field_validator("metrics_schedule")
+    @classmethod
+    def _readable_schedule(cls, value: str) -> str:
+        CollectionSchedule.parse(value)  # raises ValueError saying what is wrong
+        return value
 
     @field_validator("log_level")
     @classmethod

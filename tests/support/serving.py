@@ -14,17 +14,23 @@ from tests.support.services import free_port
 
 SERVER_START_TIMEOUT_S = 15.0
 HttpProtocol = Literal["auto", "h11", "httptools"]
+Lifespan = Literal["auto", "on", "off"]
 
 
 @contextmanager
-def serving(app: Any, *, http: HttpProtocol = "auto") -> Iterator[str]:
-    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    port = free_port()
+def serving(
+    app: Any, *, http: HttpProtocol = "auto", port: int | None = None, lifespan: Lifespan = "auto"
+) -> Iterator[str]:
+    """Run `app` with uvicorn on a 127.0.0.1 port (`port`, else a free one) in a thread; yields
+    its base URL. `lifespan="off"` serves an app whose lifespan already runs elsewhere (the test
+    app, reached over a real socket by a fake network fetching its media)."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         http=http,
+        lifespan=lifespan,
         log_level="warning",
         # A timeout-after-apply request may still be hanging when the test ends.
         timeout_graceful_shutdown=1,

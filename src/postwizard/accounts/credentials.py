@@ -17,11 +17,17 @@ from postwizard.errors import PostWizardError
 _INFO = b"postwizard/account-credentials/v1"
 
 
-def _fernet(secret_key: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
+def derived_fernet(secret_key: str, purpose: bytes) -> Fernet:
+    """A Fernet keyed for one `purpose` only (HKDF of the instance secret), so a token made for
+    one use can never be opened as another."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
         secret_key.encode()
     )
     return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _fernet(secret_key: str) -> Fernet:
+    return derived_fernet(secret_key, _INFO)
 
 
 def encrypt_credentials(secret_key: str, credentials: Mapping[str, str]) -> bytes:
@@ -41,3 +47,14 @@ def decrypt_credentials(secret_key: str, blob: bytes | None) -> dict[str, str]:
             status_code=500,
         ) from None
     return data
+
+
+def merge_credentials(stored: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:
+    """`new` over `stored`, except that an empty value never replaces a stored one.
+
+    Networks often answer a refresh or a reconnect without repeating every secret (no new
+    refresh token, say); dropping the stored one would make the next refresh impossible, a
+    bug other schedulers shipped. Used by reconnecting and by token refresh alike."""
+    merged = dict(stored)
+    merged.update({key: value for key, value in new.items() if value})
+    return merged

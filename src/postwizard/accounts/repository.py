@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import PostingSlot, SocialAccount
 from postwizard.api.pagination import PageParams, paginate
+from postwizard.platforms.networks import Network
 
 
 async def account_in_workspace(
@@ -19,6 +20,22 @@ async def account_in_workspace(
         select(SocialAccount).where(
             SocialAccount.id == account_id, SocialAccount.workspace_id == workspace_id
         )
+    )
+
+
+async def account_by_remote_id(
+    session: AsyncSession, workspace_id: uuid.UUID, network: Network, remote_id: str
+) -> SocialAccount | None:
+    """The workspace's account that is this remote account of `network`, if connected before."""
+    return await session.scalar(
+        select(SocialAccount)
+        .where(
+            SocialAccount.workspace_id == workspace_id,
+            SocialAccount.network == network,
+            SocialAccount.remote_id == remote_id,
+        )
+        .order_by(SocialAccount.id)
+        .limit(1)
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from postwizard.accounts.models import AccountStatus
 from postwizard.api.schemas import RequestBody, ResponseBody
@@ -54,10 +54,11 @@ class Account(ResponseBody):
 
 
 class SandboxAccountCreate(RequestBody):
-    """A sandbox account: try the whole loop without connecting a real network."""
+    """A sandbox account: try the whole loop without connecting a real network. The same as
+    connecting the `sandbox` network with the form fields `handle` and `display_name`."""
 
     display_name: str = Field(min_length=1, max_length=200)
-    handle: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    handle: str = Field(min_length=1, max_length=100)
     timezone: str = Field(default="UTC", max_length=64)
 
     @field_validator("timezone")
@@ -77,3 +78,68 @@ class AccountUpdate(RequestBody):
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else _check_timezone(value)
+
+
+# --- Connecting ---------------------------------------------------------------------------
+
+FormValue = Annotated[str, StringConstraints(max_length=4096)]
+FormFields = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=64)], FormValue],
+    Field(max_length=32, description="The network's `connect_fields`, by name."),
+]
+
+
+class AccountConnect(RequestBody):
+    """What a person filled in to connect an account of a network."""
+
+    fields: FormFields = Field(default_factory=dict)
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The account's zone for posting slots; a new account defaults to UTC, a "
+        "reconnected one keeps its zone.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+class AccountReconnect(RequestBody):
+    """New values for the network's connect form; a field left out keeps what PostWizard knows
+    of the account (its handle, instance, ...), secrets (password fields) excepted."""
+
+    fields: FormFields = Field(default_factory=dict)
+
+
+class AuthorizeRedirect(ResponseBody):
+    """Send the person to `authorize_url`; the network sends them back to PostWizard."""
+
+    authorize_url: str
+
+
+class NetworkConnectField(ResponseBody):
+    name: str
+    label: str
+    kind: Literal["text", "password", "url"]
+    help: str
+    placeholder: str
+    required: bool
+
+
+class NetworkInfo(ResponseBody):
+    """A network and how an account of it is connected."""
+
+    id: Network
+    label: str
+    connect: Literal["form", "oauth", "unavailable"] = Field(
+        description="`form`: POST the fields to connect; `oauth`: POST them to get an "
+        "authorization address; `unavailable`: not in this version."
+    )
+    unavailable_reason: str | None
+    connect_fields: list[NetworkConnectField]
+    provides_metrics: bool | None = Field(
+        description="Whether the network tells an account how its posts do (None: unavailable)."
+    )
+    max_text_length: int = Field(description="Characters a post may have (the network's count).")

@@ -1,5 +1,4 @@
-"""Rules for social accounts. Real networks connect through their adapters (later issues);
-the sandbox network needs nothing but a name."""
+"""Rules for social accounts once connected (connecting itself: `accounts/connecting.py`)."""
 
 from __future__ import annotations
 
@@ -8,66 +7,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts import repository, schemas
-from postwizard.accounts.credentials import encrypt_credentials
-from postwizard.accounts.models import AccountStatus, PostingSlot, SocialAccount
-from postwizard.errors import NotFound, PostWizardError
-from postwizard.platforms.networks import Network
-from postwizard.platforms.protocol import PlatformError
-from postwizard.platforms.sandbox import SandboxPlatform
+from postwizard.accounts.models import PostingSlot, SocialAccount
+from postwizard.errors import NotFound
 from postwizard.realtime.events import queue_event
-
-
-async def create_sandbox_account(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    body: schemas.SandboxAccountCreate,
-    *,
-    sandbox: SandboxPlatform,
-    secret_key: str,
-) -> SocialAccount:
-    try:
-        credentials = await sandbox.connect(body.handle, body.display_name)
-    except PlatformError as error:
-        raise PostWizardError(
-            f"Could not create the sandbox account: {error.message}",
-            code="sandbox_unavailable",
-            status_code=502,
-        ) from None
-    account = SocialAccount(
-        credentials_encrypted=encrypt_credentials(secret_key, credentials),
-        workspace_id=workspace_id,
-        network=Network.SANDBOX,
-        display_name=body.display_name,
-        handle=body.handle,
-        timezone=body.timezone,
-    )
-    session.add(account)
-    await session.flush()
-    queue_event(session, workspace_id, "account.created", {"id": str(account.id)})
-    return account
-
-
-async def reconnect_sandbox_account(
-    session: AsyncSession, account: SocialAccount, *, sandbox: SandboxPlatform, secret_key: str
-) -> SocialAccount:
-    """Sign in to the sandbox again (a new token), as a real network's OAuth reconnect would."""
-    if account.network != Network.SANDBOX:
-        raise PostWizardError(
-            f"Reconnecting {account.network.label} accounts comes with its connect flow.",
-            code="network_unavailable",
-        )
-    try:
-        credentials = await sandbox.connect(account.handle, account.display_name)
-    except PlatformError as error:
-        raise PostWizardError(
-            f"Could not reconnect: {error.message}", code="sandbox_unavailable", status_code=502
-        ) from None
-    account.credentials_encrypted = encrypt_credentials(secret_key, credentials)
-    account.status = AccountStatus.CONNECTED
-    account.status_reason = None
-    await session.flush()
-    queue_event(session, account.workspace_id, "account.updated", {"id": str(account.id)})
-    return account
 
 
 async def get_account(

@@ -133,7 +133,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the publishing dispatcher on its own, for scale-out: web processes with
+    """Run the publishing dispatcher and the metric collector on their own, for scale-out: web processes with
     POSTWIZARD_EMBEDDED_WORKER=false, and any number of workers against PostgreSQL (Redis carries
     wake-ups between processes). Stops gracefully on Ctrl-C / SIGTERM."""
     from postwizard.cli.worker import run_worker

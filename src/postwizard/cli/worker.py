@@ -1,4 +1,4 @@
-"""`postwizard worker`: the dispatcher without the web server."""
+"""`postwizard worker`: the dispatcher and the metric collector without the web server."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import signal
 import structlog
 
 import postwizard.db.models  # noqa: F401 - every table, so foreign keys resolve without the web app
+from postwizard.analytics.collector import Collector, collector_config
 from postwizard.config import Settings
 from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import LocalStorage
 from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
@@ -38,8 +40,20 @@ async def run_worker(settings: Settings) -> None:
             policy=retry_policy(settings),
             config=dispatcher_config(settings),
             media_storage=LocalStorage(settings.data_dir / "media"),
+            public_media_urls=PublicMediaUrls(
+                settings.resolved_secret_key(), settings.effective_public_url
+            ),
         )
-        await dispatcher.run(stop)
+        collector = Collector(
+            dispatcher.session_factory,
+            platforms,
+            bus,
+            settings.resolved_secret_key(),
+            policy=retry_policy(settings),
+            config=collector_config(settings),
+        )
+        # Both drain on SIGTERM: in-flight calls and collection rounds finish first.
+        await asyncio.gather(dispatcher.run(stop), collector.run(stop))
     finally:
         await bus.stop()
         await platforms.aclose()

@@ -1,7 +1,10 @@
 """Every model, imported in one place so metadata (and Alembic) sees all tables."""
 
 from postwizard.accounts.models import PostingSlot, SocialAccount
+from postwizard.analytics.jobs import MetricJob
+from postwizard.analytics.models import AccountStatsSnapshot, PostMetricSnapshot
 from postwizard.auth.models import ApiToken, LoginSession, User
+from postwizard.captions.models import CaptionGeneration, CaptionSettings
 from postwizard.db.base import Base
 from postwizard.media.models import Media
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostMedia, PostTarget
@@ -9,18 +12,23 @@ from postwizard.publishing.models import Attempt, Delivery, WorkerHeartbeat
 from postwizard.workspaces.models import Invitation, Membership, Workspace
 
 __all__ = [
+    "AccountStatsSnapshot",
     "ActivityEvent",
     "ApiToken",
     "Attempt",
     "Base",
+    "CaptionGeneration",
+    "CaptionSettings",
     "Delivery",
     "Invitation",
     "LoginSession",
     "Media",
     "Membership",
+    "MetricJob",
     "Post",
     "PostComment",
     "PostMedia",
+    "PostMetricSnapshot",
     "PostTarget",
     "PostingSlot",
     "SocialAccount",

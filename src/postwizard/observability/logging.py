@@ -87,3 +87,8 @@ def configure_logging(log_format: LogFormat, level: str) -> None:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's full URL at info, httpcore every header at debug; network calls
+    # carry secrets there (Telegram's bot token in the path, a Discord webhook's token, OAuth
+    # codes in redirects), which must never be logged, whatever the level.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -246,7 +246,10 @@ class OAuthConnector(Protocol):
 
     async def finish_oauth(
         self, pending: Mapping[str, str], code: str, redirect_uri: str
-    ) -> ConnectedAccount: ...
+    ) -> ConnectedAccount | Sequence[ConnectedAccount]:
+        """The account signed in, or every account the sign-in granted (Facebook pages,
+        LinkedIn organizations): PostWizard connects them all."""
+        ...
 
 
 class ConnectError(PlatformError):

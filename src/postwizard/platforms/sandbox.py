@@ -6,7 +6,7 @@ and `reconcile` looks the marker up among the account's posts."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,9 @@ from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
     AuthExpiredError,
+    ConnectedAccount,
+    ConnectError,
+    ConnectField,
     MediaItem,
     PermanentError,
     PlatformError,
@@ -32,10 +35,32 @@ DEFAULT_TIMEOUT_S = 10.0
 METRICS_BATCH = 100
 DEFAULT_RETRY_AFTER_S = 1.0
 
+CONNECT_FIELDS = (
+    ConnectField(
+        name="handle",
+        label="Handle",
+        help="1 to 30 letters, digits or _. An existing sandbox handle signs in to that account.",
+        placeholder="acme_test",
+    ),
+    ConnectField(
+        name="display_name",
+        label="Display name",
+        help="How PostWizard shows the account; the handle if left empty.",
+        placeholder="Acme (test)",
+        required=False,
+    ),
+)
+# What the sandbox says about a field, in words a person can act on.
+_FIELD_HINTS = {
+    "handle": "Use 1 to 30 letters, digits or _ for the handle.",
+    "display_name": "Keep the display name to 100 characters or fewer.",
+}
+
 
 class SandboxPlatform:
     network = Network.SANDBOX
     provides_metrics = True
+    connect_fields = CONNECT_FIELDS
 
     def __init__(
         self,
@@ -55,21 +80,41 @@ class SandboxPlatform:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def connect(self, handle: str, display_name: str) -> dict[str, str]:
-        """Create the account on the sandbox (or sign in again if the handle exists): its credentials."""
+    async def connect(self, form: Mapping[str, str]) -> ConnectedAccount:
+        """Create the account on the sandbox, or sign in to it again when the handle exists (a
+        new token; the old one stops working), as a network's sign-in would."""
+        handle = form.get("handle", "").strip().removeprefix("@")
+        display_name = form.get("display_name", "").strip()
+        if not handle:
+            raise ConnectError("Pick a handle, e.g. acme_test.", field="handle")
+        body: dict[str, str] = {"handle": handle}
+        if display_name:
+            body["display_name"] = display_name
         try:
-            response = await self._client.post(
-                f"{self.base_url}/v1/accounts",
-                json={"handle": handle, "display_name": display_name},
-            )
+            response = await self._client.post(f"{self.base_url}/v1/accounts", json=body)
             if response.status_code == 409:
-                response = await self._client.post(f"{self.base_url}/v1/accounts/{handle}/token")
+                signed_in = await self._client.post(f"{self.base_url}/v1/accounts/{handle}/token")
+                _raise_for_connect_error(signed_in)
+                token = str(signed_in.json()["token"])
+                response = await self._client.get(
+                    f"{self.base_url}/v1/accounts/{handle}",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                _raise_for_connect_error(response)
+                answer = {**response.json(), "token": token}
+            else:
+                _raise_for_connect_error(response)
+                answer = response.json()
         except httpx.TransportError as error:
             raise TransientError(
                 f"The sandbox network at {self.base_url} did not answer: {type(error).__name__}."
             ) from error
-        _raise_for_error(response)
-        return {"token": str(response.json()["token"])}
+        return ConnectedAccount(
+            remote_id=str(answer["id"]),
+            handle=str(answer["handle"]),
+            display_name=display_name or str(answer["display_name"]),
+            credentials={"token": str(answer["token"])},
+        )
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         body: dict[str, Any] = {"text": request.text, "client_key": request.marker}
@@ -217,6 +262,25 @@ def _raise_for_error(response: httpx.Response) -> None:
             f"The sandbox refused the post: {message}", http_status=response.status_code
         )
     raise PlatformError(message, http_status=response.status_code)
+
+
+def _raise_for_connect_error(response: httpx.Response) -> None:
+    """A refused field is the person's to fix (ConnectError); anything else is the network's."""
+    if response.status_code == 422:
+        try:
+            problems = response.json()["error"].get("fields") or []
+        except (ValueError, KeyError, AttributeError):
+            problems = []
+        for problem in problems:
+            name = str(problem.get("field", ""))
+            if name in _FIELD_HINTS:
+                raise ConnectError(_FIELD_HINTS[name], field=name, http_status=422)
+        raise ConnectError(f"The sandbox refused the account: {_error_message(response)}")
+    if response.status_code >= 500:
+        raise TransientError(
+            f"The sandbox answered {response.status_code}.", http_status=response.status_code
+        )
+    _raise_for_error(response)
 
 
 def _published(item: dict[str, Any]) -> Published:

@@ -427,6 +427,16 @@ def mention_count(text: str) -> int:
     return sum(1 for _ in _MENTION.finditer(text))
 
 
+def hashtag_spans(text: str) -> list[tuple[int, int]]:
+    """The `(start, end)` code-point offsets of the hashtags `hashtag_count` counts."""
+    return [match.span() for match in _HASHTAG.finditer(text)]
+
+
+def mention_spans(text: str) -> list[tuple[int, int]]:
+    """The `(start, end)` code-point offsets of the @mentions `mention_count` counts."""
+    return [match.span() for match in _MENTION.finditer(text)]
+
+
 _PROTOCOL = regex.compile(r"^https?://", regex.IGNORECASE)
 
 

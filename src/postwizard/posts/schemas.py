@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
@@ -103,6 +103,10 @@ class ScheduleRequest(RequestBody):
     now: bool = False
     queue: bool = Field(
         default=False, description="Take the next free posting slot of the targeted accounts."
+    )
+    queue_into: Literal["posting_slots", "best_times"] = Field(
+        default="posting_slots",
+        description="With `queue`: the accounts' posting slots, or the week's best times to post (from analytics).",
     )
     recurrence: str | None = Field(
         default=None,

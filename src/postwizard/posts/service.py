@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts import repository as accounts_repository
 from postwizard.accounts.models import SocialAccount
+from postwizard.analytics.service import best_posting_slots
 from postwizard.db.base import utcnow
 from postwizard.errors import Conflict, Forbidden, NotFound, PostWizardError
 from postwizard.platforms.limits import check, text_length
@@ -223,7 +224,9 @@ async def schedule(
     if request.now:
         when, zone = now, request.timezone or "UTC"
     elif request.queue:
-        when, slot_account = await _next_queue_slot(session, parts, now)
+        when, slot_account = await _next_queue_slot(
+            session, parts, now, best_times=request.queue_into == "best_times"
+        )
         zone = next(a.timezone for _, a in parts.targets if a.id == slot_account)
     else:
         assert request.at is not None
@@ -378,14 +381,27 @@ class QueuePlanner:
 
     @classmethod
     async def load(
-        cls, session: AsyncSession, accounts: Sequence[SocialAccount], now: datetime
+        cls,
+        session: AsyncSession,
+        accounts: Sequence[SocialAccount],
+        now: datetime,
+        *,
+        best_times: bool = False,
     ) -> QueuePlanner:
+        """With `best_times`, each account's slots are the workspace's best hours to post in the
+        account's zone (analytics' heatmap) instead of its own posting slots."""
         ids = [a.id for a in accounts]
-        stored = await accounts_repository.slots_of_accounts(session, ids)
-        slots = {
-            account_id: [Slot(weekday=s.weekday, minute_of_day=s.minute_of_day) for s in rows]
-            for account_id, rows in stored.items()
-        }
+        if best_times and accounts:
+            best = await best_posting_slots(
+                session, accounts[0].workspace_id, [a.timezone for a in accounts], now
+            )
+            slots = {a.id: best[a.timezone] for a in accounts}
+        else:
+            stored = await accounts_repository.slots_of_accounts(session, ids)
+            slots = {
+                account_id: [Slot(weekday=s.weekday, minute_of_day=s.minute_of_day) for s in rows]
+                for account_id, rows in stored.items()
+            }
         return cls(slots, await repository.scheduled_times_of_accounts(session, ids, now))
 
     def take(self, accounts: Sequence[SocialAccount], now: datetime) -> tuple[datetime, uuid.UUID]:
@@ -411,10 +427,10 @@ class QueuePlanner:
 
 
 async def _next_queue_slot(
-    session: AsyncSession, parts: PostParts, now: datetime
+    session: AsyncSession, parts: PostParts, now: datetime, *, best_times: bool = False
 ) -> tuple[datetime, uuid.UUID]:
     accounts = [account for _, account in parts.targets]
-    planner = await QueuePlanner.load(session, accounts, now)
+    planner = await QueuePlanner.load(session, accounts, now, best_times=best_times)
     return planner.take(accounts, now)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import SocialAccount
 from postwizard.media.models import Media, MediaKind
+from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import MediaStorage
 from postwizard.platforms.protocol import MediaItem
 from postwizard.posts.models import PostMedia, PostTarget
@@ -33,11 +34,23 @@ class Claim:
     first_attempt_at: datetime | None = None
     options: dict[str, Any] = field(default_factory=dict)
     media: list[MediaItem] = field(default_factory=list)
+    # A publish Attempt committed together with the claim (the dispatcher's fast path).
+    prepared: Attempt | None = None
+    # Publish calls made before this claim (so recording an outcome twice counts it once).
+    publishes_before: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.publishes_before = self.delivery.attempt_count
 
 
 async def load_claims(
-    session: AsyncSession, deliveries: Sequence[Delivery], storage: MediaStorage | None
+    session: AsyncSession,
+    deliveries: Sequence[Delivery],
+    storage: MediaStorage | None,
+    public_urls: PublicMediaUrls | None = None,
 ) -> list[Claim]:
+    """The claims of `deliveries`; with `public_urls`, each medium carries a signed public URL
+    (for networks that fetch media by URL) unless the storage gives a direct one."""
     if not deliveries:
         return []
     account_ids = {d.account_id for d in deliveries}
@@ -53,12 +66,15 @@ async def load_claims(
         claim.last = attempt  # ordered by number: the last one wins
         if attempt.kind == "publish" and claim.first_attempt_at is None:
             claim.first_attempt_at = attempt.started_at
-    await _load_content(session, list(claims.values()), storage)
+    await _load_content(session, list(claims.values()), storage, public_urls)
     return list(claims.values())
 
 
 async def _load_content(
-    session: AsyncSession, claims: list[Claim], storage: MediaStorage | None
+    session: AsyncSession,
+    claims: list[Claim],
+    storage: MediaStorage | None,
+    public_urls: PublicMediaUrls | None = None,
 ) -> None:
     """Each delivery's per-network options and media: the target's own media when it has a
     variant with media, else the post's, in the post's order."""
@@ -94,7 +110,10 @@ async def _load_content(
             item = media.get(media_id)
             path = storage.local_path(item.storage_key) if item is not None else None
             if item is not None and path is not None:
-                claim.media.append(media_item(item, path, storage.url(item.storage_key)))
+                url = storage.url(item.storage_key)
+                if url is None and public_urls is not None:
+                    url = public_urls.url_for(item.storage_key, item.mime_type)
+                claim.media.append(media_item(item, path, url))
 
 
 def media_item(media: Media, path: Path, url: str | None) -> MediaItem:

@@ -22,17 +22,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from postwizard.accounts.credentials import decrypt_credentials
+from postwizard.accounts.credentials import (
+    decrypt_credentials,
+    encrypt_credentials,
+    merge_credentials,
+)
 from postwizard.accounts.models import AccountStatus, SocialAccount
+from postwizard.analytics.job_queue import add_post_job
+from postwizard.analytics.schedule import CollectionSchedule
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
+from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import MediaStorage
 from postwizard.observability.metrics import ATTEMPTS, DELIVERIES_FINISHED, START_LATENESS
 from postwizard.platforms.networks import Network
@@ -45,6 +52,8 @@ from postwizard.platforms.protocol import (
     Published,
     PublishRequest,
     RateLimitedError,
+    Refreshable,
+    TokenExpiredError,
     UndecidableOutcomeError,
     UnknownOutcomeError,
 )
@@ -60,6 +69,7 @@ from postwizard.publishing.models import (
 )
 from postwizard.publishing.pacing import DEFAULT_PACING, NetworkPacing, Pacer
 from postwizard.publishing.policy import RetryPolicy
+from postwizard.publishing.recorder import BATCHED, Recorder
 from postwizard.publishing.service import apply_derived_status
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, queue_event, take_pending_events
@@ -90,6 +100,9 @@ class DispatcherConfig:
     call_timeout: timedelta = timedelta(seconds=30)
     unknown_recheck: timedelta = timedelta(seconds=5)
     pacing: Mapping[Network, NetworkPacing] = field(default_factory=lambda: DEFAULT_PACING)
+    # When a published delivery's numbers are first collected (the schedule's first step).
+    first_metrics_after: timedelta = timedelta(minutes=2)
+    daily_post_caps: Mapping[Network, int] = field(default_factory=lambda: DAILY_POST_CAPS)
 
 
 class LeaseLostError(Exception):
@@ -101,6 +114,9 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
         concurrency=settings.worker_concurrency,
         call_timeout=timedelta(seconds=settings.call_timeout_seconds),
         unknown_recheck=timedelta(seconds=min(5.0, settings.retry_base_seconds)),
+        first_metrics_after=CollectionSchedule.parse(settings.metrics_schedule).offsets[0],
+        # X's cap depends on the app's access tier.
+        daily_post_caps={**DAILY_POST_CAPS, Network.X: settings.x_daily_post_cap},
     )
 
 
@@ -131,6 +147,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         media_storage: MediaStorage | None = None,
+        public_media_urls: PublicMediaUrls | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.platforms = platforms
@@ -146,7 +163,10 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self.media_storage = media_storage
+        # Signed links to each medium for networks that fetch media by URL (Instagram, Threads).
+        self.public_media_urls = public_media_urls
         self.pacer = Pacer(self.config.pacing)
+        self.recorder = Recorder(session_factory, bus)
         # Posts whose deliveries changed: their state is derived in one batch (`settle_posts`).
         self._dirty_posts: set[uuid.UUID] = set()
         bus.add_listener(self._on_event)
@@ -191,7 +211,9 @@ class Dispatcher:
             claimed = await repository.claim_due(
                 session, self.worker_id, now, now + self.policy.lease, free
             )
-            claims = await load_claims(session, claimed, self.media_storage)
+            claims = await load_claims(session, claimed, self.media_storage, self.public_media_urls)
+            for claim in claims:
+                self._prepare(session, claim, now)
             await session.commit()
         for claim in claims:
             task = asyncio.create_task(self._guarded(claim))
@@ -256,6 +278,41 @@ class Dispatcher:
             stopping.cancel()
             waking.cancel()
 
+    def _prepare(self, session: AsyncSession, claim: Claim, now: datetime) -> None:
+        """The common case goes straight to the network: its Attempt row is committed with the
+        claim itself (one transaction for the whole batch instead of one per delivery). Anything
+        that needs a decision first (reconcile, missed, daily cap, credentials to renew, a rate
+        bucket to wait for) takes the careful path in `process`."""
+        delivery, account, last = claim.delivery, claim.account, claim.last
+        if (
+            account is None
+            or (
+                last is not None
+                and (last.finished_at is None or last.outcome == AttemptOutcome.UNKNOWN)
+            )
+            or (delivery.attempt_count == 0 and self.policy.is_missed(delivery.due_at, now))
+            or account.network in self.config.daily_post_caps
+        ):
+            return
+        try:
+            platform = self.platforms.get(account.network)
+        except PostWizardError:
+            return
+        if isinstance(platform, Refreshable) or not self.pacer.try_take(
+            account.network, account.id
+        ):
+            return
+        attempt = Attempt(
+            delivery_id=delivery.id,
+            number=1 if last is None else last.number + 1,
+            kind="publish",
+            worker=self.worker_id,
+            outcome=AttemptOutcome.PENDING,
+            started_at=now,
+        )
+        session.add(attempt)
+        claim.prepared = attempt
+
     async def _guarded(self, claim: Claim) -> None:
         delivery = claim.delivery
         lock = self._account_locks.setdefault(
@@ -282,6 +339,9 @@ class Dispatcher:
 
     async def process(self, claim: Claim) -> None:
         """Take one claimed delivery as far as it goes now."""
+        if claim.prepared is not None:
+            await self._publish_prepared(claim, claim.prepared)
+            return
         async with self.session_factory() as session:
             delivery = claim.delivery
             session.add(delivery)  # loaded by the claim; no second read
@@ -315,7 +375,7 @@ class Dispatcher:
                     network=account.network,
                     handle=account.handle,
                     credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
-                    options=account.limit_overrides,
+                    options=account.options,
                 )
             except PostWizardError as error:
                 await self._finish(session, delivery, DeliveryState.FAILED, error=error.message)
@@ -335,6 +395,11 @@ class Dispatcher:
             needs_reconcile = unfinished is not None or (
                 last is not None and last.outcome == AttemptOutcome.UNKNOWN
             )
+            if isinstance(platform, Refreshable) and platform.needs_refresh(ref.credentials, now):
+                refreshed = await self._refresh(session, delivery, account, platform, ref)
+                if refreshed is None:
+                    return  # recorded: needs reconnect, or try again later
+                ref = refreshed
             if needs_reconcile:
                 found = await self._reconcile(session, claim, account, platform, ref, request)
                 if found is not True:
@@ -344,6 +409,58 @@ class Dispatcher:
             if await self._paced(session, delivery, account):
                 return
             await self._publish(session, claim, account, platform, ref, request)
+
+    async def _refresh(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        account: SocialAccount,
+        platform: Refreshable,
+        ref: AccountRef,
+    ) -> AccountRef | None:
+        """Renew the account's credentials and store them (merged: an empty value never replaces
+        a stored one). A transient failure is retried later, never taken for a dead token; only a
+        definitive refusal marks the account "needs reconnect"."""
+        try:
+            fresh = await asyncio.wait_for(
+                platform.refresh(ref), self.config.call_timeout.total_seconds()
+            )
+        except AuthExpiredError as error:
+            stored = await session.scalar(
+                select(SocialAccount.credentials_encrypted).where(SocialAccount.id == account.id)
+            )
+            if stored and stored != account.credentials_encrypted:
+                # Another worker renewed them first (refresh tokens are often single-use).
+                account.credentials_encrypted = stored
+                return replace(ref, credentials=decrypt_credentials(self.secret_key, stored))
+            await self._lost_access(session, delivery, account, error)
+            return None
+        except (PlatformError, TimeoutError) as error:
+            message = getattr(error, "message", None) or "the network did not answer in time"
+            next_at = self.policy.next_attempt_after_error(
+                self.clock(), delivery.attempt_count + 1, None, self.rng
+            )
+            await self._finish(
+                session,
+                delivery,
+                DeliveryState.RETRY_WAIT,
+                error=f"Could not renew access to {account.network.label} yet: {message}",
+                next_attempt_at=next_at,
+            )
+            return None
+        merged = merge_credentials(ref.credentials, fresh)
+        encrypted = encrypt_credentials(self.secret_key, merged)
+        await session.execute(
+            update(SocialAccount)
+            .where(SocialAccount.id == account.id)
+            .values(credentials_encrypted=encrypted)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        # The batch's other deliveries of this account use the renewed credentials too.
+        account.credentials_encrypted = encrypted
+        log.info("credentials renewed", account=str(account.id), network=account.network.value)
+        return replace(ref, credentials=merged)
 
     async def _paced(
         self, session: AsyncSession, delivery: Delivery, account: SocialAccount
@@ -368,7 +485,7 @@ class Dispatcher:
     ) -> bool:
         """Networks cap posts per account per 24 h (Instagram 50): wait, without calling, until
         the oldest post of the window ages out. Counted in the database, so it holds across workers."""
-        cap = DAILY_POST_CAPS.get(account.network)
+        cap = self.config.daily_post_caps.get(account.network)
         if cap is None:
             return False
         recent = await repository.published_since(session, account.id, now - DAY)
@@ -409,7 +526,10 @@ class Dispatcher:
                 self.clock(),
             )
             ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
-            await self._lost_access(session, delivery, account, error)
+            if isinstance(error, TokenExpiredError) and isinstance(platform, Refreshable):
+                await self._renew_then_retry(session, delivery, account, platform, ref)
+            else:
+                await self._lost_access(session, delivery, account, error)
             return None
         except UndecidableOutcomeError as error:
             attempt.outcome, attempt.error, attempt.finished_at = (
@@ -458,29 +578,91 @@ class Dispatcher:
         ref: AccountRef,
         request: PublishRequest,
     ) -> None:
-        delivery = claim.delivery
         attempt = await self._begin_attempt(session, claim, "publish")
         if request.first_attempt_at is None:
             request = replace(request, first_attempt_at=attempt.started_at)
-        # Counted with the outcome (one write less before the call); a crash in between leaves
-        # the unfinished attempt, which sends the next worker to reconcile.
-        delivery.attempt_count += 1
+        outcome = await self._call_publish(platform, ref, request)
+        await self._apply_outcome(session, claim, account, platform, ref, attempt, outcome)
+
+    async def _publish_prepared(self, claim: Claim, attempt: Attempt) -> None:
+        """The fast path: the Attempt was committed with the claim; make the call and hand the
+        outcome to the recorder, which commits it together with others finishing now."""
+        delivery = claim.delivery
+        account = claim.account
+        assert account is not None
+        now = self.clock()
+        expires = delivery.lease_expires_at
+        if expires is None or now + self.config.call_timeout + LEASE_MARGIN >= expires:
+            # Waited long for a slot: renew, or leave the pending attempt to the next worker.
+            async with self.session_factory() as session:
+                if not await repository.renew_lease(
+                    session, delivery.id, self.worker_id, now, now + self.policy.lease
+                ):
+                    raise LeaseLostError(delivery.id)
+                await session.commit()
+            set_committed_value(delivery, "lease_expires_at", now + self.policy.lease)
+        platform = self.platforms.get(account.network)
+        ref = AccountRef(
+            id=account.id,
+            network=account.network,
+            handle=account.handle,
+            credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
+            options=account.options,
+        )
+        request = PublishRequest(
+            marker=delivery.marker,
+            text=delivery.text,
+            media=claim.media,
+            options=claim.options,
+            first_attempt_at=claim.first_attempt_at or attempt.started_at,
+        )
+        if delivery.attempt_count == 0:
+            START_LATENESS.observe(max(0.0, (now - delivery.due_at).total_seconds()))
+        outcome = await self._call_publish(platform, ref, request)
+
+        async def apply(session: AsyncSession) -> None:
+            session.add(delivery)
+            session.add(attempt)
+            await self._apply_outcome(session, claim, account, platform, ref, attempt, outcome)
+
+        await self.recorder.record(apply)
+
+    async def _call_publish(
+        self, platform: Platform, ref: AccountRef, request: PublishRequest
+    ) -> Published | PlatformError:
         try:
             published: Published = await asyncio.wait_for(
                 platform.publish(ref, request),
                 self.config.call_timeout.total_seconds(),
             )
         except TimeoutError:
-            error: PlatformError = UnknownOutcomeError(
+            return UnknownOutcomeError(
                 "The network did not answer in time after the post was sent."
             )
         except PlatformError as raised:
-            error = raised
-        else:
+            return raised
+        return published
+
+    async def _apply_outcome(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        account: SocialAccount,
+        platform: Platform,
+        ref: AccountRef,
+        attempt: Attempt,
+        outcome: Published | PlatformError,
+    ) -> None:
+        delivery = claim.delivery
+        # Counted with the outcome (one write less before the call); a crash in between leaves
+        # the unfinished attempt, which sends the next worker to reconcile.
+        delivery.attempt_count = claim.publishes_before + 1
+        if isinstance(outcome, Published):
             attempt.outcome, attempt.finished_at = AttemptOutcome.PUBLISHED, self.clock()
             ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
-            await self._published(session, delivery, published)
+            await self._published(session, delivery, outcome)
             return
+        error = outcome
         attempt.finished_at = self.clock()
         attempt.http_status = error.http_status
         attempt.error = error.message
@@ -488,6 +670,9 @@ class Dispatcher:
         if isinstance(error, UnknownOutcomeError):
             attempt.outcome = AttemptOutcome.UNKNOWN
             await self._after_unknown(session, delivery, error.message)
+        elif isinstance(error, TokenExpiredError) and isinstance(platform, Refreshable):
+            attempt.outcome = AttemptOutcome.AUTH_ERROR
+            await self._renew_then_retry(session, delivery, account, platform, ref)
         elif isinstance(error, AuthExpiredError):
             attempt.outcome = AttemptOutcome.AUTH_ERROR
             await self._lost_access(session, delivery, account, error)
@@ -520,6 +705,25 @@ class Dispatcher:
                     next_attempt_at=next_at,
                 )
         ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
+
+    async def _renew_then_retry(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        account: SocialAccount,
+        platform: Refreshable,
+        ref: AccountRef,
+    ) -> None:
+        """The network refused an expired access token (nothing was applied): renew it and put
+        the delivery straight back in the queue."""
+        if await self._refresh(session, delivery, account, platform, ref) is not None:
+            await self._finish(
+                session,
+                delivery,
+                DeliveryState.RETRY_WAIT,
+                error="The access token had expired; PostWizard renewed it and tries again.",
+                next_attempt_at=self.clock(),
+            )
 
     async def _lost_access(
         self,
@@ -597,6 +801,8 @@ class Dispatcher:
     ) -> None:
         delivery.remote_id, delivery.remote_url = published.remote_id, published.url
         delivery.published_at = published.published_at or self.clock()
+        # Its metric collection is planned in the same commit: durable, unlike a bus event.
+        await add_post_job(session, delivery, self.platforms, self.config.first_metrics_after)
         await self._finish(session, delivery, DeliveryState.PUBLISHED, error=None)
 
     async def _finish(
@@ -627,6 +833,8 @@ class Dispatcher:
                 "error": error,
             },
         )
+        if session.info.get(BATCHED):
+            return  # the recorder commits the batch and publishes its events
         await session.commit()
         for event in take_pending_events(session):
             await self.bus.publish(event.workspace_id, event.type, event.data)

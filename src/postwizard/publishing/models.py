@@ -45,7 +45,11 @@ class AttemptOutcome(StrEnum):
 
 class Delivery(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "delivery"
-    __table_args__ = (Index("ix_delivery_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_delivery_state_next_attempt_at", "state", "next_attempt_at"),
+        # Analytics: a workspace's deliveries published in a period (migration 0010).
+        Index("ix_delivery_workspace_id_published_at", "workspace_id", "published_at"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True

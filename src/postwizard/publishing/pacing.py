@@ -135,6 +135,15 @@ class Pacer:
             buckets.append(self._network_buckets.setdefault(network, TokenBucket(rate, self.clock)))
         return buckets
 
+    def try_take(self, network: Network, account_id: uuid.UUID) -> bool:
+        """Take a token from each bucket of this call if all have one now; never waits."""
+        buckets = self._buckets(network, account_id)
+        if any(bucket.wait_time() > 0 for bucket in buckets):
+            return False
+        for bucket in buckets:
+            bucket.take()
+        return True
+
     async def acquire(self, network: Network, account_id: uuid.UUID) -> float:
         """Take a token from each bucket of this call, waiting up to `SHORT_WAIT_S`. Returns 0
         when the call may go ahead, else the seconds until it may (nothing was taken)."""

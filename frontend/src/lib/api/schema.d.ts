@@ -172,6 +172,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Networks
+         * @description Every network, how its accounts connect in this instance (`form`, `oauth` or
+         *     `unavailable`), the fields to fill in, whether it reports metrics, and its text limit.
+         */
+        get: operations["list_networks_api_v1_networks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/{network}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oauth Callback
+         * @description Where the network sends the person back after they authorized (or declined) PostWizard.
+         *     The state must be one this instance issued, unexpired, to the signed-in person.
+         */
+        get: operations["oauth_callback_api_v1_oauth__network__callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/setup": {
         parameters: {
             query?: never;
@@ -264,6 +306,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/accounts/connect/{network}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect Account
+         * @description Connect an account of a form network (`connect` is `form` in GET /networks) with its
+         *     `connect_fields`. A field the network refuses comes back as a 422 naming `fields.<name>`;
+         *     a network that does not answer, as a 502. Connecting the same remote account again updates
+         *     it (200) instead of adding a second one.
+         */
+        post: operations["connect_account_api_v1_workspaces__workspace_id__accounts_connect__network__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/accounts/connect/{network}/oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Oauth Connect
+         * @description Start connecting an account of an OAuth network (`connect` is `oauth`): send the person
+         *     to `authorize_url`; the network returns them to GET /oauth/{network}/callback, which stores
+         *     the account and redirects to the Accounts page. The address is valid for 15 minutes.
+         */
+        post: operations["start_oauth_connect_api_v1_workspaces__workspace_id__accounts_connect__network__oauth_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/accounts/sandbox": {
         parameters: {
             query?: never;
@@ -275,7 +362,8 @@ export interface paths {
         put?: never;
         /**
          * Create Sandbox Account
-         * @description Add a sandbox account (a simulated network) to try PostWizard without a real one.
+         * @description Add a sandbox account (a simulated network) to try PostWizard without a real one. The
+         *     same as connecting the `sandbox` network with `handle` and `display_name`.
          */
         post: operations["create_sandbox_account_api_v1_workspaces__workspace_id__accounts_sandbox_post"];
         delete?: never;
@@ -323,7 +411,11 @@ export interface paths {
         put?: never;
         /**
          * Reconnect Account
-         * @description Restore access to an account that needs reconnecting (sandbox accounts sign in again).
+         * @description Restore access to an account (needs reconnect, new password, ...). Form networks are
+         *     verified at once with `fields` (a field left out keeps what PostWizard knows, secrets
+         *     excepted; sandbox accounts need none) and answer the account; OAuth networks answer an
+         *     `authorize_url` to sign in at. New credentials are merged over the stored ones; an empty
+         *     value never replaces a stored one.
          */
         post: operations["reconnect_account_api_v1_workspaces__workspace_id__accounts__account_id__reconnect_post"];
         delete?: never;
@@ -352,6 +444,169 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/analytics/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts
+         * @description Each account's posts, numbers, followers and follower growth in the period.
+         */
+        get: operations["accounts_api_v1_workspaces__workspace_id__analytics_accounts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/best-time": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Best Time
+         * @description Weekday-by-hour heatmap of how posts did (1.0 = the account's usual post), smoothed toward
+         *     a prior where history is thin (docs/analytics.md), and the next best slots. CSV: the cells.
+         */
+        get: operations["best_time_api_v1_workspaces__workspace_id__analytics_best_time_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Daily
+         * @description Per local day of the period: posts published, and their impressions and engagements.
+         */
+        get: operations["daily_api_v1_workspaces__workspace_id__analytics_daily_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/groups/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Groups
+         * @description Performance per label, campaign or hashtag (a post with two labels counts in both).
+         */
+        get: operations["groups_api_v1_workspaces__workspace_id__analytics_groups__group__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Networks
+         * @description The networks side by side; `provides_metrics` false means the network gives no numbers.
+         */
+        get: operations["networks_api_v1_workspaces__workspace_id__analytics_networks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overview
+         * @description Posts, impressions, engagements, engagement rate and follower growth of the period, each
+         *     next to the previous period of the same length.
+         */
+        get: operations["overview_api_v1_workspaces__workspace_id__analytics_overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/posts/{post_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Post Analytics
+         * @description The post on each account: current numbers, engagement since publishing, and the same
+         *     ages for the account's median post. CSV: the time series.
+         */
+        get: operations["post_analytics_api_v1_workspaces__workspace_id__analytics_posts__post_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/top-posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Top Posts
+         * @description The period's best posts (one post on one account per row), by `by`.
+         */
+        get: operations["top_posts_api_v1_workspaces__workspace_id__analytics_top_posts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/calendar": {
         parameters: {
             query?: never;
@@ -366,6 +621,255 @@ export interface paths {
         get: operations["calendar_api_v1_workspaces__workspace_id__calendar_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/adapt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adapt Caption
+         * @description One version of a text per target, shaped for its network and fitted to its limits.
+         */
+        post: operations["adapt_caption_api_v1_workspaces__workspace_id__captions_adapt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/alt-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest Alt Text
+         * @description Alt text for an image of the library (a model that accepts images only).
+         */
+        post: operations["suggest_alt_text_api_v1_workspaces__workspace_id__captions_alt_text_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate Captions
+         * @description Variants of a post from a brief, each fitted to every target as its network counts
+         *     (`versions` holds one per target, shaped for it). Stored in the workspace's history.
+         */
+        post: operations["generate_captions_api_v1_workspaces__workspace_id__captions_generate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/generate/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream Captions
+         * @description The same as `generate`, streamed as Server-Sent Events so that variants appear as the
+         *     model finishes each one.
+         */
+        post: operations["stream_captions_api_v1_workspaces__workspace_id__captions_generate_stream_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Generations
+         * @description What was generated in this workspace, newest first, with what people kept.
+         */
+        get: operations["list_generations_api_v1_workspaces__workspace_id__captions_generations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/generations/{generation_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Feedback
+         * @description Which variant was kept and how it was finally worded; the offline assistant ranks its
+         *     styles by what the workspace keeps.
+         */
+        post: operations["record_feedback_api_v1_workspaces__workspace_id__captions_generations__generation_id__feedback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/hashtags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest Hashtags
+         * @description Hashtags for a text, per network, each one valid there.
+         */
+        post: operations["suggest_hashtags_api_v1_workspaces__workspace_id__captions_hashtags_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/rewrite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rewrite Caption
+         * @description Rewrite a text: shorter, longer, more formal, more casual, or with grammar fixed.
+         */
+        post: operations["rewrite_caption_api_v1_workspaces__workspace_id__captions_rewrite_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Caption Settings
+         * @description The workspace's caption provider and brand voice (an API key is never returned).
+         */
+        get: operations["get_caption_settings_api_v1_workspaces__workspace_id__captions_settings_get"];
+        /**
+         * Update Caption Settings
+         * @description Choose the provider (the instance's, the offline assistant, or a model server of the
+         *     workspace's own) and set the brand voice.
+         */
+        put: operations["update_caption_settings_api_v1_workspaces__workspace_id__captions_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/settings/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Caption Connection
+         * @description Try a model server (the given settings, or the stored ones): does it answer, and does it
+         *     have the model?
+         */
+        post: operations["test_caption_connection_api_v1_workspaces__workspace_id__captions_settings_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/translate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Translate Caption
+         * @description Translate a text (model providers only; the offline assistant answers 422).
+         */
+        post: operations["translate_caption_api_v1_workspaces__workspace_id__captions_translate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/captions/voice/learn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Learn Voice
+         * @description Propose a brand voice from the workspace's published posts (not saved).
+         */
+        post: operations["learn_voice_api_v1_workspaces__workspace_id__captions_voice_learn_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -811,6 +1315,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Post Metrics
+         * @description The latest numbers of each published delivery of the post, and their totals. A delivery
+         *     on a network that gives no numbers says so (`provides_metrics` false) instead of zeros.
+         */
+        get: operations["get_post_metrics_api_v1_workspaces__workspace_id__posts__post_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/metrics/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Post Metrics History
+         * @description The post's numbers over time: one point per change per delivery, oldest first (older
+         *     history is thinned to one point per day).
+         */
+        get: operations["get_post_metrics_history_api_v1_workspaces__workspace_id__posts__post_id__metrics_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/posts/{post_id}/metrics/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Post Metrics
+         * @description Collect the post's numbers now instead of at the next step of its schedule; new values
+         *     arrive as `metrics.updated` events.
+         */
+        post: operations["refresh_post_metrics_api_v1_workspaces__workspace_id__posts__post_id__metrics_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/posts/{post_id}/reject": {
         parameters: {
             query?: never;
@@ -1005,10 +1572,75 @@ export interface components {
             timezone: string;
         };
         /**
+         * AccountConnect
+         * @description What a person filled in to connect an account of a network.
+         */
+        AccountConnect: {
+            /**
+             * Fields
+             * @description The network's `connect_fields`, by name.
+             */
+            fields?: {
+                [key: string]: string;
+            };
+            /**
+             * Timezone
+             * @description The account's zone for posting slots; a new account defaults to UTC, a reconnected one keeps its zone.
+             */
+            timezone?: string | null;
+        };
+        /**
+         * AccountReconnect
+         * @description New values for the network's connect form; a field left out keeps what PostWizard knows
+         *     of the account (its handle, instance, ...), secrets (password fields) excepted.
+         */
+        AccountReconnect: {
+            /**
+             * Fields
+             * @description The network's `connect_fields`, by name.
+             */
+            fields?: {
+                [key: string]: string;
+            };
+        };
+        /** AccountRow */
+        AccountRow: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Display Name */
+            display_name: string;
+            /** Engagement Rate */
+            engagement_rate: number | null;
+            /** Engagements */
+            engagements: number;
+            /** Follower Growth */
+            follower_growth: number | null;
+            /** Followers */
+            followers: number | null;
+            /** Handle */
+            handle: string;
+            /** Impressions */
+            impressions: number;
+            network: components["schemas"]["Network"];
+            /** Posts */
+            posts: number;
+            /** Provides Metrics */
+            provides_metrics: boolean;
+        };
+        /**
          * AccountStatus
          * @enum {string}
          */
         AccountStatus: "connected" | "needs_reconnect" | "error";
+        /** AccountTable */
+        AccountTable: {
+            /** Items */
+            items: components["schemas"]["AccountRow"][];
+            period: components["schemas"]["PeriodView"];
+        };
         /** AccountUpdate */
         AccountUpdate: {
             /** Display Name */
@@ -1043,6 +1675,66 @@ export interface components {
             post_id: string | null;
             /** Type */
             type: string;
+        };
+        /**
+         * AdaptIn
+         * @description Name at least one account or network to adapt to.
+         */
+        AdaptIn: {
+            /**
+             * Account Ids
+             * @description Accounts of the workspace (their own limits apply, e.g. a Mastodon instance's).
+             */
+            account_ids?: string[];
+            /**
+             * Networks
+             * @description Networks, with their default limits.
+             */
+            networks?: components["schemas"]["Network"][];
+            /** Text */
+            text: string;
+            /**
+             * With Media
+             * @description The post carries media (Telegram then allows 1,024 characters).
+             * @default false
+             */
+            with_media?: boolean;
+        };
+        /** AdaptedOut */
+        AdaptedOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderKind"];
+            usage: components["schemas"]["TokenUsage"];
+            /** Versions */
+            versions: components["schemas"]["TargetText"][];
+        };
+        /** AltText */
+        AltText: {
+            /** Alt Text */
+            alt_text: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderKind"];
+            usage: components["schemas"]["TokenUsage"];
+        };
+        /** AltTextIn */
+        AltTextIn: {
+            /**
+             * Media Id
+             * Format: uuid
+             */
+            media_id: string;
         };
         /** ApiToken */
         ApiToken: {
@@ -1110,6 +1802,70 @@ export interface components {
             /** Worker */
             worker: string;
         };
+        /**
+         * AuthorizeRedirect
+         * @description Send the person to `authorize_url`; the network sends them back to PostWizard.
+         */
+        AuthorizeRedirect: {
+            /** Authorize Url */
+            authorize_url: string;
+        };
+        /** BestTime */
+        BestTime: {
+            /** Cells */
+            cells: components["schemas"]["HeatCell"][];
+            /** Days */
+            days: number;
+            /** Next Slots */
+            next_slots: components["schemas"]["SlotView"][];
+            /** Posts Used */
+            posts_used: number;
+            /** Timezone */
+            timezone: string;
+        };
+        /** BriefIn */
+        BriefIn: {
+            /**
+             * Audience
+             * @description e.g. "home bakers".
+             * @default
+             */
+            audience?: string;
+            /**
+             * Call To Action
+             * @description e.g. "Book your seat"; empty: one is chosen.
+             * @default
+             */
+            call_to_action?: string;
+            /**
+             * Emoji
+             * @default true
+             */
+            emoji?: boolean;
+            /**
+             * Hashtags
+             * @description How many hashtags, at most.
+             * @default 3
+             */
+            hashtags?: number;
+            /**
+             * Language
+             * @description A language tag or name ("en", "pt-BR", "German"); the offline assistant writes English only.
+             * @default en
+             */
+            language?: string;
+            /** @default medium */
+            length?: components["schemas"]["Length"];
+            /** Link */
+            link?: string | null;
+            /** @default friendly */
+            tone?: components["schemas"]["Tone"];
+            /**
+             * Topic
+             * @description What the post is about, in your own words (notes are fine).
+             */
+            topic: string;
+        };
         /** CalendarPage */
         CalendarPage: {
             /** Items */
@@ -1119,6 +1875,70 @@ export interface components {
              * @description True when more posts matched than one answer holds; narrow the range.
              */
             truncated: boolean;
+        };
+        /**
+         * CaptionAction
+         * @enum {string}
+         */
+        CaptionAction: "generate" | "rewrite" | "adapt" | "hashtags" | "translate" | "alt_text";
+        /** CaptionSettings */
+        CaptionSettings: {
+            /** Accepts Images */
+            accepts_images: boolean;
+            /**
+             * Api Key Set
+             * @description Whether a key is stored; the key itself is never returned.
+             */
+            api_key_set: boolean;
+            /** Base Url */
+            base_url: string | null;
+            effective: components["schemas"]["EffectiveProvider"];
+            instance: components["schemas"]["InstanceProvider"];
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderChoice"];
+            usage_30_days: components["schemas"]["TokenUsage"];
+            voice: components["schemas"]["Voice"];
+        };
+        /** CaptionSettingsUpdate */
+        CaptionSettingsUpdate: {
+            /**
+             * Accepts Images
+             * @default false
+             */
+            accepts_images?: boolean;
+            /**
+             * Api Key
+             * @description Write-only. Omit (or null) to keep the stored key; an empty string removes it.
+             */
+            api_key?: string | null;
+            /**
+             * Base Url
+             * @description e.g. http://localhost:11434/v1 (Ollama).
+             */
+            base_url?: string | null;
+            /** Model */
+            model?: string | null;
+            /** @default instance */
+            provider?: components["schemas"]["ProviderChoice"];
+            voice?: components["schemas"]["Voice"];
+        };
+        /**
+         * Checkpoint
+         * @description Engagements at an age, this post next to the account's median post at the same age.
+         */
+        Checkpoint: {
+            /** Account Median */
+            account_median: number | null;
+            /** Hours */
+            hours: number;
+            /** Posts Compared */
+            posts_compared: number;
+            /**
+             * This Post
+             * @description None: the post is not that old yet.
+             */
+            this_post: number | null;
         };
         /** Comment */
         Comment: {
@@ -1141,6 +1961,132 @@ export interface components {
         CommentCreate: {
             /** Body */
             body: string;
+        };
+        /** ConnectionTest */
+        ConnectionTest: {
+            /** Message */
+            message: string;
+            /** Models */
+            models: string[];
+            /** Ok */
+            ok: boolean;
+        };
+        /**
+         * ConnectionTestIn
+         * @description Settings to try before saving them; fields left out come from the stored settings.
+         */
+        ConnectionTestIn: {
+            /** Api Key */
+            api_key?: string | null;
+            /** Base Url */
+            base_url?: string | null;
+            /** Model */
+            model?: string | null;
+        };
+        /** CurrentNumbers */
+        CurrentNumbers: {
+            /** Bookmarks */
+            bookmarks: number | null;
+            /** Clicks */
+            clicks: number | null;
+            /** Collected At */
+            collected_at: string | null;
+            /** Engagements */
+            engagements: number | null;
+            /** Impressions */
+            impressions: number | null;
+            /** Likes */
+            likes: number | null;
+            /** Quotes */
+            quotes: number | null;
+            /** Replies */
+            replies: number | null;
+            /** Reposts */
+            reposts: number | null;
+        };
+        /** Daily */
+        Daily: {
+            /** Items */
+            items: components["schemas"]["DailyPoint"][];
+            period: components["schemas"]["PeriodView"];
+        };
+        /**
+         * DailyPoint
+         * @description Posts published on a local day, and their numbers so far.
+         */
+        DailyPoint: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Engagements */
+            engagements: number;
+            /** Impressions */
+            impressions: number;
+            /** Posts */
+            posts: number;
+        };
+        /** DeliveryAnalytics */
+        DeliveryAnalytics: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Account Name */
+            account_name: string;
+            /** Checkpoints */
+            checkpoints: components["schemas"]["Checkpoint"][];
+            current: components["schemas"]["CurrentNumbers"];
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            network: components["schemas"]["Network"];
+            /** Provides Metrics */
+            provides_metrics: boolean;
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /** Series */
+            series: components["schemas"]["SeriesPoint"][];
+        };
+        /** DeliveryMetrics */
+        DeliveryMetrics: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Account Name */
+            account_name: string;
+            /** Collected At */
+            collected_at: string | null;
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            /** Extra */
+            extra: {
+                [key: string]: unknown;
+            };
+            /** Last Error */
+            last_error: string | null;
+            metrics: components["schemas"]["MetricValues"] | null;
+            network: components["schemas"]["Network"];
+            /** Next Collection At */
+            next_collection_at: string | null;
+            /** Provides Metrics */
+            provides_metrics: boolean;
+            /** Published At */
+            published_at: string | null;
+            /** Remote Url */
+            remote_url: string | null;
         };
         /**
          * DeliveryState
@@ -1201,6 +2147,19 @@ export interface components {
             remote_url: string | null;
             state: components["schemas"]["DeliveryState"];
         };
+        /** EffectiveProvider */
+        EffectiveProvider: {
+            /** Base Url */
+            base_url: string | null;
+            kind: components["schemas"]["ProviderKind"];
+            /** Model */
+            model: string | null;
+            /**
+             * Source
+             * @description workspace, instance or offline (the default).
+             */
+            source: string;
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /** Code */
@@ -1247,6 +2206,187 @@ export interface components {
             post_id: string;
             state: components["schemas"]["DeliveryState"];
         };
+        /**
+         * FeedbackIn
+         * @description Send `kept_index`, `edited_text` or both.
+         */
+        FeedbackIn: {
+            /**
+             * Edited Text
+             * @description The text as finally used, after edits.
+             */
+            edited_text?: string | null;
+            /**
+             * Kept Index
+             * @description The variant kept.
+             */
+            kept_index?: number | null;
+        };
+        /** GenerateIn */
+        GenerateIn: {
+            /**
+             * Account Ids
+             * @description Accounts of the workspace (their own limits apply, e.g. a Mastodon instance's).
+             */
+            account_ids?: string[];
+            brief: components["schemas"]["BriefIn"];
+            /**
+             * Count
+             * @description How many variants.
+             * @default 3
+             */
+            count?: number;
+            /**
+             * Media Ids
+             * @description Pictures to caption, for a model that accepts images.
+             */
+            media_ids?: string[];
+            /**
+             * Networks
+             * @description Networks, with their default limits.
+             */
+            networks?: components["schemas"]["Network"][];
+            /**
+             * Seed
+             * @description The same seed and brief give the same offline variants; empty: a new seed.
+             */
+            seed?: number | null;
+            /**
+             * With Media
+             * @description The post carries media (Telegram then allows 1,024 characters).
+             * @default false
+             */
+            with_media?: boolean;
+        };
+        /** Generation */
+        Generation: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderKind"];
+            /** Seed */
+            seed: number;
+            usage: components["schemas"]["TokenUsage"];
+            /** Variants */
+            variants: components["schemas"]["Variant"][];
+        };
+        /** GenerationRecord */
+        GenerationRecord: {
+            action: components["schemas"]["CaptionAction"];
+            /** Author Id */
+            author_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Edited Text */
+            edited_text: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kept Index */
+            kept_index: number | null;
+            /** Model */
+            model: string | null;
+            /** Provider */
+            provider: string;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            usage: components["schemas"]["TokenUsage"];
+            /** Variants */
+            variants: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * GroupRow
+         * @description Posts sharing a label, a campaign or a hashtag.
+         */
+        GroupRow: {
+            /** Engagement Rate */
+            engagement_rate: number | null;
+            /** Engagements */
+            engagements: number;
+            /** Engagements Per Post */
+            engagements_per_post: number | null;
+            /** Impressions */
+            impressions: number;
+            /** Key */
+            key: string;
+            /** Posts */
+            posts: number;
+        };
+        /** GroupTable */
+        GroupTable: {
+            /**
+             * Group
+             * @description label | campaign | hashtag
+             */
+            group: string;
+            /** Items */
+            items: components["schemas"]["GroupRow"][];
+            period: components["schemas"]["PeriodView"];
+        };
+        /** HashtagsIn */
+        HashtagsIn: {
+            /**
+             * Count
+             * @default 5
+             */
+            count?: number;
+            /** Networks */
+            networks: components["schemas"]["Network"][];
+            /** Text */
+            text: string;
+        };
+        /** HashtagsOut */
+        HashtagsOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            /** Networks */
+            networks: components["schemas"]["NetworkHashtags"][];
+            provider: components["schemas"]["ProviderKind"];
+            usage: components["schemas"]["TokenUsage"];
+        };
+        /** HeatCell */
+        HeatCell: {
+            /** Hour */
+            hour: number;
+            /**
+             * Observed
+             * @description Their lift without smoothing (None: no posts).
+             */
+            observed: number | null;
+            /**
+             * Posts
+             * @description Posts of the history published in this hour.
+             */
+            posts: number;
+            /**
+             * Score
+             * @description Smoothed lift: 1.0 is an ordinary post, 1.5 is 50% better.
+             */
+            score: number;
+            /**
+             * Weekday
+             * @description 0 = Monday
+             */
+            weekday: number;
+        };
         /** ImportProblem */
         ImportProblem: {
             /** Column */
@@ -1268,6 +2408,18 @@ export interface components {
             rows: number;
             /** Valid */
             valid: number;
+        };
+        /**
+         * InstanceProvider
+         * @description What the instance's environment sets (POSTWIZARD_AI_*); the key is never shown.
+         */
+        InstanceProvider: {
+            /** Base Url */
+            base_url: string | null;
+            /** Configured */
+            configured: boolean;
+            /** Model */
+            model: string | null;
         };
         /** Invitation */
         Invitation: {
@@ -1329,6 +2481,11 @@ export interface components {
             /** Workspace Name */
             workspace_name: string;
         };
+        /**
+         * Length
+         * @enum {string}
+         */
+        Length: "short" | "medium" | "long";
         /** LoginRequest */
         LoginRequest: {
             /**
@@ -1456,6 +2613,53 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /** MetricPoint */
+        MetricPoint: {
+            /** Bookmarks */
+            bookmarks?: number | null;
+            /** Clicks */
+            clicks?: number | null;
+            /**
+             * Collected At
+             * Format: date-time
+             */
+            collected_at: string;
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            /** Impressions */
+            impressions?: number | null;
+            /** Likes */
+            likes?: number | null;
+            /** Quotes */
+            quotes?: number | null;
+            /** Replies */
+            replies?: number | null;
+            /** Reposts */
+            reposts?: number | null;
+        };
+        /**
+         * MetricValues
+         * @description Counts as the network reports them; null: the network does not give that number.
+         */
+        MetricValues: {
+            /** Bookmarks */
+            bookmarks?: number | null;
+            /** Clicks */
+            clicks?: number | null;
+            /** Impressions */
+            impressions?: number | null;
+            /** Likes */
+            likes?: number | null;
+            /** Quotes */
+            quotes?: number | null;
+            /** Replies */
+            replies?: number | null;
+            /** Reposts */
+            reposts?: number | null;
+        };
         /**
          * Network
          * @description A network a post can be published to; the value is the stable identifier stored and sent
@@ -1463,6 +2667,126 @@ export interface components {
          * @enum {string}
          */
         Network: "sandbox" | "mastodon" | "bluesky" | "x" | "facebook" | "instagram" | "threads" | "linkedin" | "telegram" | "discord";
+        /** NetworkConnectField */
+        NetworkConnectField: {
+            /** Help */
+            help: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "text" | "password" | "url";
+            /** Label */
+            label: string;
+            /** Name */
+            name: string;
+            /** Placeholder */
+            placeholder: string;
+            /** Required */
+            required: boolean;
+        };
+        /** NetworkHashtags */
+        NetworkHashtags: {
+            /** Hashtags */
+            hashtags: string[];
+            network: components["schemas"]["Network"];
+        };
+        /**
+         * NetworkInfo
+         * @description A network and how an account of it is connected.
+         */
+        NetworkInfo: {
+            /**
+             * Connect
+             * @description `form`: POST the fields to connect; `oauth`: POST them to get an authorization address; `unavailable`: not in this version.
+             * @enum {string}
+             */
+            connect: "form" | "oauth" | "unavailable";
+            /** Connect Fields */
+            connect_fields: components["schemas"]["NetworkConnectField"][];
+            id: components["schemas"]["Network"];
+            /** Label */
+            label: string;
+            /**
+             * Max Text Length
+             * @description Characters a post may have (the network's count).
+             */
+            max_text_length: number;
+            /**
+             * Provides Metrics
+             * @description Whether the network tells an account how its posts do (None: unavailable).
+             */
+            provides_metrics: boolean | null;
+            /** Unavailable Reason */
+            unavailable_reason: string | null;
+        };
+        /** NetworkRow */
+        NetworkRow: {
+            /** Accounts */
+            accounts: number;
+            /** Engagement Rate */
+            engagement_rate: number | null;
+            /** Engagements */
+            engagements: number;
+            /** Engagements Per Post */
+            engagements_per_post: number | null;
+            /** Impressions */
+            impressions: number;
+            /** Label */
+            label: string;
+            network: components["schemas"]["Network"];
+            /** Posts */
+            posts: number;
+            /** Provides Metrics */
+            provides_metrics: boolean;
+        };
+        /** NetworkTable */
+        NetworkTable: {
+            /** Items */
+            items: components["schemas"]["NetworkRow"][];
+            period: components["schemas"]["PeriodView"];
+        };
+        /** Overview */
+        Overview: {
+            /**
+             * Followers
+             * @description Followers of every account now (last count).
+             */
+            followers: number | null;
+            /**
+             * Measured Deliveries
+             * @description Deliveries of the period with numbers so far.
+             */
+            measured_deliveries: number;
+            /** Metrics */
+            metrics: components["schemas"]["OverviewMetric"][];
+            period: components["schemas"]["PeriodView"];
+        };
+        /**
+         * OverviewMetric
+         * @description One number of the period next to the previous period's. None: nothing to compute it from.
+         */
+        OverviewMetric: {
+            /**
+             * Change
+             * @description current - previous
+             */
+            change: number | null;
+            /**
+             * Change Percent
+             * @description change / previous * 100 (None if previous is 0)
+             */
+            change_percent: number | null;
+            /** Current */
+            current: number | null;
+            /**
+             * Name
+             * @description posts | deliveries | impressions | engagements | engagement_rate | follower_growth
+             */
+            name: string;
+            /** Previous */
+            previous: number | null;
+        };
         /** Page[Account] */
         Page_Account_: {
             /** Items */
@@ -1481,6 +2805,13 @@ export interface components {
         Page_ApiToken_: {
             /** Items */
             items: components["schemas"]["ApiToken"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[GenerationRecord] */
+        Page_GenerationRecord_: {
+            /** Items */
+            items: components["schemas"]["GenerationRecord"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1529,6 +2860,36 @@ export interface components {
              */
             new_password: string;
         };
+        /**
+         * PeriodView
+         * @description The period asked for and the one before it, as UTC instants [start, end).
+         */
+        PeriodView: {
+            /** Days */
+            days: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Previous End
+             * Format: date-time
+             */
+            previous_end: string;
+            /**
+             * Previous Start
+             * Format: date-time
+             */
+            previous_start: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+        };
         /** Post */
         Post: {
             /** Author Id */
@@ -1575,6 +2936,16 @@ export interface components {
              */
             updated_at: string;
         };
+        /** PostAnalytics */
+        PostAnalytics: {
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryAnalytics"][];
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+        };
         /** PostCheck */
         PostCheck: {
             /** Ok */
@@ -1599,6 +2970,29 @@ export interface components {
              * @default
              */
             text?: string;
+        };
+        /** PostMetrics */
+        PostMetrics: {
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryMetrics"][];
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+            /** Refresh Available At */
+            refresh_available_at: string | null;
+            totals: components["schemas"]["MetricValues"];
+        };
+        /** PostMetricsHistory */
+        PostMetricsHistory: {
+            /** Points */
+            points: components["schemas"]["MetricPoint"][];
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
         };
         /**
          * PostStatus
@@ -1626,6 +3020,18 @@ export interface components {
              */
             text?: string;
         };
+        /**
+         * ProviderChoice
+         * @description Which provider a workspace uses: the instance's (a model if POSTWIZARD_AI_BASE_URL is
+         *     set, else the offline assistant), always the offline assistant, or its own model server.
+         * @enum {string}
+         */
+        ProviderChoice: "instance" | "offline" | "openai_compatible";
+        /**
+         * ProviderKind
+         * @enum {string}
+         */
+        ProviderKind: "offline" | "openai_compatible";
         /** PublishingHealth */
         PublishingHealth: {
             /**
@@ -1653,6 +3059,21 @@ export interface components {
             /** Workers */
             workers: components["schemas"]["WorkerView"][];
         };
+        /** RefreshRequested */
+        RefreshRequested: {
+            /** Jobs */
+            jobs: number;
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+            /**
+             * Refresh Available At
+             * Format: date-time
+             */
+            refresh_available_at: string;
+        };
         /** Rejection */
         Rejection: {
             /**
@@ -1667,13 +3088,64 @@ export interface components {
             comment?: string | null;
         };
         /**
+         * RewriteAction
+         * @enum {string}
+         */
+        RewriteAction: "shorter" | "longer" | "formal" | "casual" | "fix_grammar";
+        /** RewriteIn */
+        RewriteIn: {
+            /**
+             * Account Ids
+             * @description Accounts of the workspace (their own limits apply, e.g. a Mastodon instance's).
+             */
+            account_ids?: string[];
+            action: components["schemas"]["RewriteAction"];
+            /**
+             * Networks
+             * @description Networks, with their default limits.
+             */
+            networks?: components["schemas"]["Network"][];
+            /** Text */
+            text: string;
+            /** @default friendly */
+            tone?: components["schemas"]["Tone"];
+            /**
+             * With Media
+             * @description The post carries media (Telegram then allows 1,024 characters).
+             * @default false
+             */
+            with_media?: boolean;
+        };
+        /** Rewritten */
+        Rewritten: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderKind"];
+            /**
+             * Text
+             * @description Fits every selected target.
+             */
+            text: string;
+            /** Trimmed */
+            trimmed: boolean;
+            usage: components["schemas"]["TokenUsage"];
+            /** Versions */
+            versions: components["schemas"]["TargetText"][];
+        };
+        /**
          * Role
          * @enum {string}
          */
         Role: "owner" | "admin" | "editor" | "viewer";
         /**
          * SandboxAccountCreate
-         * @description A sandbox account: try the whole loop without connecting a real network.
+         * @description A sandbox account: try the whole loop without connecting a real network. The same as
+         *     connecting the `sandbox` network with the form fields `handle` and `display_name`.
          */
         SandboxAccountCreate: {
             /** Display Name */
@@ -1713,6 +3185,13 @@ export interface components {
              */
             queue?: boolean;
             /**
+             * Queue Into
+             * @description With `queue`: the accounts' posting slots, or the week's best times to post (from analytics).
+             * @default posting_slots
+             * @enum {string}
+             */
+            queue_into?: "posting_slots" | "best_times";
+            /**
              * Recurrence
              * @description Repeat by an RFC 5545 RRULE in the schedule's timezone, e.g. FREQ=WEEKLY;BYDAY=MO.
              * @example FREQ=WEEKLY;BYDAY=MO;COUNT=8
@@ -1737,6 +3216,26 @@ export interface components {
              * @description With `queue`: the account whose posting slot was taken.
              */
             slot_account_id?: string | null;
+        };
+        /** SeriesPoint */
+        SeriesPoint: {
+            /**
+             * Collected At
+             * Format: date-time
+             */
+            collected_at: string;
+            /** Engagements */
+            engagements: number;
+            /** Hours Since Published */
+            hours_since_published: number;
+            /** Impressions */
+            impressions: number | null;
+            /** Likes */
+            likes: number | null;
+            /** Replies */
+            replies: number | null;
+            /** Reposts */
+            reposts: number | null;
         };
         /** SetupRequest */
         SetupRequest: {
@@ -1790,6 +3289,20 @@ export interface components {
              * Weekday
              * @description 0 = Monday … 6 = Sunday.
              */
+            weekday: number;
+        };
+        /** SlotView */
+        SlotView: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Hour */
+            hour: number;
+            /** Score */
+            score: number;
+            /** Weekday */
             weekday: number;
         };
         /** Target */
@@ -1853,12 +3366,113 @@ export interface components {
              */
             text?: string | null;
         };
+        /**
+         * TargetText
+         * @description The text for one target, fitted to it.
+         */
+        TargetText: {
+            /** Account Id */
+            account_id: string | null;
+            length: components["schemas"]["TextCount"];
+            network: components["schemas"]["Network"];
+            /** Text */
+            text: string;
+            /**
+             * Trimmed
+             * @description PostWizard had to shorten it to fit.
+             */
+            trimmed: boolean;
+        };
         /** TextCount */
         TextCount: {
             /** Count */
             count: number;
             /** Limit */
             limit: number;
+        };
+        /** TokenUsage */
+        TokenUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+        };
+        /**
+         * Tone
+         * @enum {string}
+         */
+        Tone: "friendly" | "professional" | "witty" | "bold" | "informative";
+        /**
+         * TopPost
+         * @description One post on one account.
+         */
+        TopPost: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Account Name */
+            account_name: string;
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            /** Engagement Rate */
+            engagement_rate: number | null;
+            /** Engagements */
+            engagements: number;
+            /** Impressions */
+            impressions: number | null;
+            /** Likes */
+            likes: number | null;
+            network: components["schemas"]["Network"];
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /** Replies */
+            replies: number | null;
+            /** Reposts */
+            reposts: number | null;
+            /** Text */
+            text: string;
+        };
+        /** TopPosts */
+        TopPosts: {
+            /** By */
+            by: string;
+            /** Items */
+            items: components["schemas"]["TopPost"][];
+            period: components["schemas"]["PeriodView"];
+        };
+        /** TranslateIn */
+        TranslateIn: {
+            /** Language */
+            language: string;
+            /** Text */
+            text: string;
+        };
+        /** Translated */
+        Translated: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Model */
+            model: string | null;
+            provider: components["schemas"]["ProviderKind"];
+            /** Text */
+            text: string;
+            usage: components["schemas"]["TokenUsage"];
         };
         /** User */
         User: {
@@ -1877,12 +3491,56 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** Variant */
+        Variant: {
+            /** Index */
+            index: number;
+            /** Style */
+            style: string;
+            /**
+             * Text
+             * @description Fits every selected target.
+             */
+            text: string;
+            /** Trimmed */
+            trimmed: boolean;
+            /**
+             * Versions
+             * @description One per target, shaped for its network.
+             */
+            versions: components["schemas"]["TargetText"][];
+        };
         /** Violation */
         Violation: {
             /** Message */
             message: string;
             /** Rule */
             rule: string;
+        };
+        /**
+         * Voice
+         * @description A brand voice: included in every prompt; the offline assistant uses its words.
+         */
+        Voice: {
+            /** Avoid Words */
+            avoid_words?: string[];
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /** Examples */
+            examples?: string[];
+            /** Use Words */
+            use_words?: string[];
+        };
+        /** VoiceProposal */
+        VoiceProposal: {
+            /** Based On Posts */
+            based_on_posts: number;
+            /** Message */
+            message: string;
+            voice: components["schemas"]["Voice"];
         };
         /** WorkerView */
         WorkerView: {
@@ -2257,6 +3915,69 @@ export interface operations {
             };
         };
     };
+    list_networks_api_v1_networks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkInfo"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    oauth_callback_api_v1_oauth__network__callback_get: {
+        parameters: {
+            query?: {
+                state?: string;
+                code?: string | null;
+                error?: string | null;
+                error_description?: string | null;
+            };
+            header?: never;
+            path: {
+                network: components["schemas"]["Network"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To /accounts?connected=<id> or /accounts?error=<message>. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     setup_state_api_v1_setup_get: {
         parameters: {
             query?: never;
@@ -2488,6 +4209,85 @@ export interface operations {
             };
         };
     };
+    connect_account_api_v1_workspaces__workspace_id__accounts_connect__network__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                network: components["schemas"]["Network"];
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountConnect"];
+            };
+        };
+        responses: {
+            /** @description Connected before: that account, reconnected. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    start_oauth_connect_api_v1_workspaces__workspace_id__accounts_connect__network__oauth_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                network: components["schemas"]["Network"];
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountConnect"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizeRedirect"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     create_sandbox_account_api_v1_workspaces__workspace_id__accounts_sandbox_post: {
         parameters: {
             query?: never;
@@ -2503,6 +4303,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The handle was connected before: that account, signed in again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -2631,7 +4438,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AccountReconnect"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -2639,7 +4450,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Account"];
+                    "application/json": components["schemas"]["Account"] | components["schemas"]["AuthorizeRedirect"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -2691,6 +4502,342 @@ export interface operations {
             };
         };
     };
+    accounts_api_v1_workspaces__workspace_id__analytics_accounts_get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountTable"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    best_time_api_v1_workspaces__workspace_id__analytics_best_time_get: {
+        parameters: {
+            query?: {
+                /** @description IANA zone the heatmap's hours are in. */
+                timezone?: string;
+                /** @description History to learn from. */
+                days?: number;
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BestTime"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    daily_api_v1_workspaces__workspace_id__analytics_daily_get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Daily"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    groups_api_v1_workspaces__workspace_id__analytics_groups__group__get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                group: "label" | "campaign" | "hashtag";
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupTable"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    networks_api_v1_workspaces__workspace_id__analytics_networks_get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkTable"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    overview_api_v1_workspaces__workspace_id__analytics_overview_get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overview"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_analytics_api_v1_workspaces__workspace_id__analytics_posts__post_id__get: {
+        parameters: {
+            query?: {
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostAnalytics"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    top_posts_api_v1_workspaces__workspace_id__analytics_top_posts_get: {
+        parameters: {
+            query?: {
+                by?: "engagements" | "impressions" | "likes" | "reposts" | "replies";
+                limit?: number;
+                /** @description json, or csv for a spreadsheet (the table only). */
+                format?: "json" | "csv";
+                /** @description The last N days including today: 7d, 30d, 90d (default 30d). */
+                period?: string | null;
+                /** @description First day (instead of `period`). */
+                start?: string | null;
+                /** @description Last day, inclusive. */
+                end?: string | null;
+                /** @description IANA zone whose days the period counts. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with `format=csv`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopPosts"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     calendar_api_v1_workspaces__workspace_id__calendar_get: {
         parameters: {
             query: {
@@ -2725,6 +4872,454 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalendarPage"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adapt_caption_api_v1_workspaces__workspace_id__captions_adapt_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdaptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdaptedOut"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    suggest_alt_text_api_v1_workspaces__workspace_id__captions_alt_text_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AltTextIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AltText"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    generate_captions_api_v1_workspaces__workspace_id__captions_generate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Generation"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    stream_captions_api_v1_workspaces__workspace_id__captions_generate_stream_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateIn"];
+            };
+        };
+        responses: {
+            /** @description `started`, `progress`, one `variant` per variant, then `done` (the stored generation) or `error`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_generations_api_v1_workspaces__workspace_id__captions_generations_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_GenerationRecord_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    record_feedback_api_v1_workspaces__workspace_id__captions_generations__generation_id__feedback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                generation_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationRecord"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    suggest_hashtags_api_v1_workspaces__workspace_id__captions_hashtags_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HashtagsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HashtagsOut"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rewrite_caption_api_v1_workspaces__workspace_id__captions_rewrite_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RewriteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rewritten"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_caption_settings_api_v1_workspaces__workspace_id__captions_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptionSettings"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_caption_settings_api_v1_workspaces__workspace_id__captions_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaptionSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptionSettings"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    test_caption_connection_api_v1_workspaces__workspace_id__captions_settings_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionTestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    translate_caption_api_v1_workspaces__workspace_id__captions_translate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TranslateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Translated"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    learn_voice_api_v1_workspaces__workspace_id__captions_voice_learn_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceProposal"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -3754,6 +6349,121 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["DeliveryView"][];
                 };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_post_metrics_api_v1_workspaces__workspace_id__posts__post_id__metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostMetrics"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_post_metrics_history_api_v1_workspaces__workspace_id__posts__post_id__metrics_history_get: {
+        parameters: {
+            query?: {
+                /** @description Only points from then on. */
+                since?: string | null;
+                /** @description Only this delivery. */
+                delivery_id?: string | null;
+            };
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostMetricsHistory"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    refresh_post_metrics_api_v1_workspaces__workspace_id__posts__post_id__metrics_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshRequested"];
+                };
+            };
+            /** @description Nothing to refresh (not published, or no metrics). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refreshed moments ago; `Retry-After` says when to ask again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request was refused; `error.message` says why. */
             "4XX": {

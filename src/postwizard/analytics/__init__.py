@@ -1,0 +1,1 @@
+"""Engagement tracking: metric collection, snapshots, aggregates, best time to post."""

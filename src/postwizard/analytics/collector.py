@@ -1,0 +1,509 @@
+"""The metric collector: claims due metric jobs, reads the networks, writes what changed.
+
+Like the dispatcher (DESIGN.md, "Publishing invariants"), it holds a lease on what it works on,
+so any number of collectors share the jobs and a job whose collector died is taken over when
+its lease runs out. A round:
+1. claims up to `batch` due jobs (`FOR UPDATE SKIP LOCKED` on PostgreSQL);
+2. groups the post jobs per account and reads each account's due posts in one adapter call
+   (the adapter splits it into the network's batch size), within the network's read
+   concurrency cap and token buckets (`read_pacing.py`);
+3. in one transaction per account, checks the leases are still its own, writes a snapshot
+   only for what changed (`snapshot_writer.py`) and moves each job to its next step;
+4. after the commit, announces every written snapshot on the bus (`metrics.updated`).
+Errors: transient → retried with backoff; rate limited → after Retry-After; access lost →
+the account is marked "needs reconnect" and its jobs wait until it is reconnected.
+Between rounds it gives new accounts their stats job and thins old snapshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from postwizard.accounts.credentials import (
+    decrypt_credentials,
+    encrypt_credentials,
+    merge_credentials,
+)
+from postwizard.accounts.models import AccountStatus, SocialAccount
+from postwizard.analytics import job_queue
+from postwizard.analytics.downsampling import thin_old_snapshots
+from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
+from postwizard.analytics.read_pacing import DEFAULT_READ_PACING, ReadPacer, requests_for
+from postwizard.analytics.schedule import DEFAULT_SCHEDULE, CollectionSchedule
+from postwizard.analytics.snapshot_writer import (
+    MeasuredPost,
+    WrittenSnapshot,
+    announce,
+    write_account_snapshots,
+    write_post_snapshots,
+)
+from postwizard.config import Settings
+from postwizard.db.base import utcnow
+from postwizard.errors import PostWizardError
+from postwizard.platforms.networks import Network
+from postwizard.platforms.protocol import (
+    AccountRef,
+    AccountStats,
+    AuthExpiredError,
+    Platform,
+    PlatformError,
+    PostMetrics,
+    RateLimitedError,
+    Refreshable,
+    TokenExpiredError,
+)
+from postwizard.platforms.registry import PlatformRegistry
+from postwizard.publishing.dispatcher import new_worker_id
+from postwizard.publishing.pacing import NetworkPacing
+from postwizard.publishing.policy import RetryPolicy
+from postwizard.realtime.bus import EventBus
+from postwizard.realtime.events import Event
+
+log = structlog.get_logger(__name__)
+
+# Events after which there may be new due work (a refresh asked for, an account reconnected).
+WAKING_EVENTS = frozenset(
+    {"metrics.refresh_requested", "account.created", "account.updated", "delivery.updated"}
+)
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    batch: int = 500
+    concurrency: int = 16  # accounts read at once
+    lease: timedelta = timedelta(minutes=2)
+    call_timeout: timedelta = timedelta(seconds=30)
+    safety_poll: timedelta = timedelta(seconds=30)
+    account_stats_every: timedelta = timedelta(hours=1)
+    retention: timedelta = timedelta(days=90)
+    housekeeping_every: timedelta = timedelta(seconds=60)
+    downsample_limit: int = 200
+    # A post job that keeps failing this many times in a row ends with its last error.
+    give_up_after_failures: int = 12
+    read_pacing: Mapping[Network, NetworkPacing] = field(
+        default_factory=lambda: DEFAULT_READ_PACING
+    )
+    schedule: CollectionSchedule = field(
+        default_factory=lambda: CollectionSchedule.parse(DEFAULT_SCHEDULE)
+    )
+
+
+def collector_config(settings: Settings) -> CollectorConfig:
+    return CollectorConfig(
+        lease=timedelta(seconds=settings.lease_seconds),
+        call_timeout=timedelta(seconds=settings.call_timeout_seconds),
+        account_stats_every=timedelta(minutes=settings.metrics_account_stats_minutes),
+        retention=timedelta(days=settings.metrics_retention_days),
+        schedule=CollectionSchedule.parse(settings.metrics_schedule),
+    )
+
+
+@dataclass
+class _Group:
+    """The claimed jobs of one account and kind: one adapter call."""
+
+    kind: MetricJobKind
+    account_id: uuid.UUID
+    jobs: list[MetricJob]
+
+
+class Collector:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        platforms: PlatformRegistry,
+        bus: EventBus,
+        secret_key: str,
+        *,
+        worker_id: str | None = None,
+        config: CollectorConfig | None = None,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.platforms = platforms
+        self.bus = bus
+        self.secret_key = secret_key
+        self.worker_id = worker_id or new_worker_id()
+        self.config = config or CollectorConfig()
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.pacer = ReadPacer(self.config.read_pacing)
+        self._accounts_slots = asyncio.Semaphore(self.config.concurrency)
+        self._wake = asyncio.Event()
+        self._next_housekeeping: datetime | None = None
+        bus.add_listener(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type in WAKING_EVENTS:
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Collect until `stop` is set; a round in progress finishes first (graceful drain)."""
+        log.info("collector started", worker=self.worker_id)
+        try:
+            while not stop.is_set():
+                try:
+                    await self._housekeeping_when_due()
+                    claimed = await self.collect_due()
+                except Exception:  # a database hiccup must not kill the worker; it retries
+                    log.exception("collection round failed", worker=self.worker_id)
+                    claimed = 0
+                if claimed == 0:
+                    await self._sleep_until_due(stop)
+        finally:
+            log.info("collector stopped", worker=self.worker_id)
+
+    async def _housekeeping_when_due(self) -> None:
+        now = self.clock()
+        if self._next_housekeeping is not None and now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + self.config.housekeeping_every
+        await self.housekeeping()
+
+    async def housekeeping(self) -> None:
+        """Stats jobs for accounts that have none, and one bounded downsampling run."""
+        async with self.session_factory() as session:
+            added = await job_queue.ensure_account_jobs(session, self.clock())
+            await session.commit()
+        if added:
+            log.info("account stats jobs added", count=added)
+        async with self.session_factory() as session:
+            deleted = await thin_old_snapshots(
+                session, self.clock(), self.config.retention, self.config.downsample_limit
+            )
+            await session.commit()
+        if deleted:
+            log.info("old metric snapshots thinned", deleted=deleted)
+
+    async def collect_due(self) -> int:
+        """One round: claim what is due, read it account by account, write what changed.
+        Returns how many jobs were claimed."""
+        now = self.clock()
+        async with self.session_factory() as session:
+            jobs = list(
+                await job_queue.claim_due_jobs(
+                    session, self.worker_id, now, now + self.config.lease, self.config.batch
+                )
+            )
+            accounts = await _accounts(session, {job.account_id for job in jobs})
+            await session.commit()
+        if not jobs:
+            return 0
+        groups: dict[tuple[MetricJobKind, uuid.UUID], _Group] = {}
+        for job in jobs:
+            key = (job.kind, job.account_id)
+            groups.setdefault(key, _Group(job.kind, job.account_id, [])).jobs.append(job)
+        answers = await asyncio.gather(
+            *(self._guarded(group, accounts.get(group.account_id)) for group in groups.values())
+        )
+        read = [(group, answer) for group, answer in zip(groups.values(), answers, strict=True)]
+        try:
+            await self._record([(group, answer) for group, answer in read if answer is not None])
+        except Exception:  # the leases expire and another round takes the jobs over
+            log.exception("writing metric snapshots failed", worker=self.worker_id)
+        return len(jobs)
+
+    async def _guarded(
+        self, group: _Group, account: SocialAccount | None
+    ) -> list[PostMetrics] | AccountStats | None:
+        if account is None:  # removed since; its jobs went with it
+            return None
+        try:
+            async with self._accounts_slots:
+                return await self.collect(group, account)
+        except Exception:  # the lease expires and another round takes the jobs over
+            log.exception(
+                "metric collection failed", account=str(group.account_id), worker=self.worker_id
+            )
+            return None
+
+    async def collect(
+        self, group: _Group, account: SocialAccount
+    ) -> list[PostMetrics] | AccountStats | None:
+        """Read one account's due jobs in one adapter call: what the network answered, or None
+        when it did not (the jobs are then rescheduled here, each error its own way)."""
+        try:
+            platform = self.platforms.get(account.network)
+        except PostWizardError as error:
+            await self._failed(group, error.message, retry_after=None)
+            return None
+        if group.kind == MetricJobKind.POST and not platform.provides_metrics:
+            await self._end(group, f"{account.network.label} gives no numbers about posts.")
+            return None
+        ref = AccountRef(
+            id=account.id,
+            network=account.network,
+            handle=account.handle,
+            credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
+            options=account.options,
+        )
+        wanted = [job.remote_id for job in group.jobs if job.remote_id]
+        slots = self.pacer.slots(account.network)
+        async with slots if slots is not None else contextlib.nullcontext():
+            requests = requests_for(account.network, len(wanted))
+            wait = await self.pacer.acquire(account.network, account.id, requests)
+            if wait > 0:
+                await self._later(group, self.clock() + timedelta(seconds=wait))
+                return None
+            try:
+                answer = await self._call(platform, account, ref, group.kind, wanted)
+            except TokenExpiredError as error:
+                if not isinstance(platform, Refreshable):
+                    await self._lost_access(group, account, error)
+                    return None
+                await self._refresh(group, account, platform, ref)
+                return None
+            except AuthExpiredError as error:
+                await self._lost_access(group, account, error)
+                return None
+            except RateLimitedError as error:
+                await self._failed(group, error.message, retry_after=error.retry_after)
+                return None
+            except (PlatformError, TimeoutError) as error:
+                message = getattr(error, "message", None) or "the network did not answer in time"
+                await self._failed(group, message, retry_after=None)
+                return None
+        return answer
+
+    async def _call(
+        self,
+        platform: Platform,
+        account: SocialAccount,
+        ref: AccountRef,
+        kind: MetricJobKind,
+        wanted: Sequence[str],
+    ) -> list[PostMetrics] | AccountStats:
+        if isinstance(platform, Refreshable) and platform.needs_refresh(
+            ref.credentials, self.clock()
+        ):
+            ref = await self._renewed(account, platform, ref)
+        timeout = self.config.call_timeout.total_seconds()
+        if kind == MetricJobKind.ACCOUNT:
+            return await asyncio.wait_for(platform.fetch_account_stats(ref), timeout)
+        return await asyncio.wait_for(platform.fetch_post_metrics(ref, wanted), timeout)
+
+    async def _renewed(
+        self, account: SocialAccount, platform: Refreshable, ref: AccountRef
+    ) -> AccountRef:
+        """Renew the credentials and store them merged (an empty value never replaces a stored
+        one); raises what `refresh` raises."""
+        fresh = await asyncio.wait_for(
+            platform.refresh(ref), self.config.call_timeout.total_seconds()
+        )
+        merged = merge_credentials(ref.credentials, fresh)
+        async with self.session_factory() as session:
+            await session.execute(
+                update(SocialAccount)
+                .where(SocialAccount.id == account.id)
+                .values(credentials_encrypted=encrypt_credentials(self.secret_key, merged))
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return replace(ref, credentials=merged)
+
+    async def _refresh(
+        self, group: _Group, account: SocialAccount, platform: Refreshable, ref: AccountRef
+    ) -> None:
+        """The access token ran out: renew it, and the jobs are due again at once."""
+        try:
+            await self._renewed(account, platform, ref)
+        except AuthExpiredError as error:
+            await self._lost_access(group, account, error)
+            return
+        except (PlatformError, TimeoutError) as error:
+            message = getattr(error, "message", None) or "the network did not answer in time"
+            await self._failed(group, f"Could not renew access yet: {message}", retry_after=None)
+            return
+        await self._later(group, self.clock())
+
+    async def _record(
+        self, read: Sequence[tuple[_Group, list[PostMetrics] | AccountStats]]
+    ) -> None:
+        """In one transaction for the round: write what changed and move each job to its next
+        step, for the jobs this collector still holds (a lease that ran out means another
+        collector took the job over: nothing is written for it)."""
+        if not read:
+            return
+        now = self.clock()
+        all_ids = [job.id for group, _answer in read for job in group.jobs]
+        async with self.session_factory() as session:
+            held = await job_queue.still_held(session, all_ids, self.worker_id, now)
+            jobs: list[MetricJob] = []
+            stats: dict[uuid.UUID, tuple[uuid.UUID, AccountStats]] = {}
+            measured: list[MeasuredPost] = []
+            answers: dict[uuid.UUID, PostMetrics] = {}
+            for group, answer in read:
+                mine = [job for job in group.jobs if job.id in held]
+                jobs += mine
+                if isinstance(answer, AccountStats):
+                    stats.update({job.account_id: (job.workspace_id, answer) for job in mine})
+                    continue
+                by_remote_id = {metrics.remote_id: metrics for metrics in answer}
+                for job in mine:
+                    assert job.delivery_id is not None
+                    assert job.post_id is not None
+                    measured.append(
+                        MeasuredPost(job.workspace_id, job.account_id, job.delivery_id, job.post_id)
+                    )
+                    if job.remote_id in by_remote_id:
+                        answers[job.delivery_id] = by_remote_id[job.remote_id]
+            written: list[WrittenSnapshot] = await write_account_snapshots(session, stats, now)
+            written += await write_post_snapshots(session, measured, answers, now)
+            changed_owners = {w.delivery_id or w.account_id for w in written}
+            await job_queue.release(
+                session,
+                [
+                    {
+                        **self._next_step(job, now),
+                        "failures": 0,
+                        "last_error": None,
+                        "collected_at": now,
+                        "thin_from": job.thin_from
+                        or (now if (job.delivery_id or job.account_id) in changed_owners else None),
+                    }
+                    for job in jobs
+                ],
+            )
+            await session.commit()
+        lost = len(all_ids) - len(jobs)
+        if lost:
+            log.info(
+                "metric job leases ran out before writing; left to their new holder", jobs=lost
+            )
+        await announce(self.bus, written)
+
+    def _next_step(self, job: MetricJob, now: datetime) -> dict[str, Any]:
+        free = {"id": job.id, "lease_owner": None, "lease_expires_at": None}
+        if job.kind == MetricJobKind.ACCOUNT:
+            return {
+                **free,
+                "state": MetricJobState.WAITING,
+                "due_at": now + self.config.account_stats_every,
+            }
+        schedule = self.config.schedule
+        step = schedule.next_step(job.anchor_at, now)
+        if step is None:
+            return {**free, "state": MetricJobState.DONE, "step": len(schedule.offsets)}
+        due = schedule.due_at(job.anchor_at, step)
+        return {**free, "state": MetricJobState.WAITING, "step": step, "due_at": due}
+
+    async def _release_held(
+        self, group: _Group, changes: Callable[[MetricJob], dict[str, Any]]
+    ) -> None:
+        async with self.session_factory() as session:
+            held = await job_queue.still_held(
+                session, [job.id for job in group.jobs], self.worker_id, self.clock()
+            )
+            await job_queue.release(
+                session,
+                [
+                    {"id": job.id, "lease_owner": None, "lease_expires_at": None, **changes(job)}
+                    for job in group.jobs
+                    if job.id in held
+                ],
+            )
+            await session.commit()
+
+    async def _later(self, group: _Group, when: datetime) -> None:
+        """Not collected now (pacing, renewed token): due again at `when`, not a failure."""
+        await self._release_held(
+            group, lambda _job: {"state": MetricJobState.WAITING, "due_at": when}
+        )
+
+    async def _failed(self, group: _Group, message: str, *, retry_after: float | None) -> None:
+        """Retry with backoff (or after the network's Retry-After); a post job that keeps
+        failing ends with its last error rather than being read forever."""
+        now = self.clock()
+
+        def changes(job: MetricJob) -> dict[str, Any]:
+            failures = job.failures + 1
+            if job.kind == MetricJobKind.POST and failures >= self.config.give_up_after_failures:
+                return {"state": MetricJobState.DONE, "failures": failures, "last_error": message}
+            due = self.policy.next_attempt_after_error(now, failures, retry_after, self.rng)
+            return {
+                "state": MetricJobState.WAITING,
+                "due_at": due,
+                "failures": failures,
+                "last_error": message,
+            }
+
+        log.info("metric collection will be retried", account=str(group.account_id), error=message)
+        await self._release_held(group, changes)
+
+    async def _end(self, group: _Group, message: str) -> None:
+        await self._release_held(
+            group, lambda _job: {"state": MetricJobState.DONE, "last_error": message}
+        )
+
+    async def _lost_access(
+        self, group: _Group, account: SocialAccount, error: PlatformError
+    ) -> None:
+        """The network no longer accepts the account: stop collecting for it until it is
+        reconnected (jobs of accounts that are not connected are never claimed; they are due at
+        once when it is)."""
+        now = self.clock()
+        async with self.session_factory() as session:
+            await session.execute(
+                update(SocialAccount)
+                .where(SocialAccount.id == account.id)
+                .values(status=AccountStatus.NEEDS_RECONNECT, status_reason=error.message[:500])
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        await self._release_held(
+            group,
+            lambda _job: {
+                "state": MetricJobState.WAITING,
+                "due_at": now,
+                "last_error": error.message,
+            },
+        )
+        await self.bus.publish(
+            account.workspace_id, "account.needs_reconnect", {"id": str(account.id)}
+        )
+        log.warning("account lost access; metric collection paused", account=str(account.id))
+
+    async def _sleep_until_due(self, stop: asyncio.Event) -> None:
+        async with self.session_factory() as session:
+            next_due = await job_queue.next_due_at(session)
+        wait = self.config.safety_poll.total_seconds()
+        if next_due is not None:
+            wait = min(wait, max(0.0, (next_due - self.clock()).total_seconds()))
+        if self._next_housekeeping is not None:
+            wait = min(wait, max(0.0, (self._next_housekeeping - self.clock()).total_seconds()))
+        self._wake.clear()
+        stopping = asyncio.ensure_future(stop.wait())
+        waking = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stopping, waking}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            waking.cancel()
+
+
+async def _accounts(
+    session: AsyncSession, account_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, SocialAccount]:
+    if not account_ids:
+        return {}
+    rows = await session.scalars(select(SocialAccount).where(SocialAccount.id.in_(account_ids)))
+    return {account.id: account for account in rows}
