@@ -24,6 +24,7 @@ from postwizard.platforms.protocol import (
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.models import DeliveryState
 from tests.api_client import ApiClient, add_sandbox_account, schedule_post, set_up_owner
+from tests.support.wrapped_platform import WrappedPlatform
 from tests.test_dispatcher import (
     Clock,
     delivery_of,
@@ -37,23 +38,16 @@ from tests.test_dispatcher import (
 from tests.test_media import image_file, upload
 
 
-class Recording:
+class Recording(WrappedPlatform):
     """Wraps the sandbox adapter and keeps every publish request it was given."""
 
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.network = Network.SANDBOX
-        self.provides_metrics = True
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)
         self.requests: list[PublishRequest] = []
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         self.requests.append(request)
-        published: Published = await self.real.publish(account, request)  # type: ignore[attr-defined]
-        return published
-
-    async def reconcile(self, account: AccountRef, request: PublishRequest) -> Published | None:
-        found: Published | None = await self.real.reconcile(account, request)  # type: ignore[attr-defined]
-        return found
+        return await self.inner.publish(account, request)
 
 
 async def test_the_network_gets_the_posts_media_with_alt_text_and_the_targets_options(
@@ -195,8 +189,8 @@ class Renewing(Recording):
     """A network whose tokens expire: every call wants fresh credentials first; the first
     renewal fails the way a network hiccup does, later ones answer without a refresh token."""
 
-    def __init__(self, real: object) -> None:
-        super().__init__(real)
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)
         self.renewals = 0
 
     def needs_refresh(self, credentials: Mapping[str, str], now: datetime) -> bool:

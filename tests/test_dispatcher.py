@@ -19,6 +19,7 @@ from postwizard.publishing.dispatcher import Dispatcher, DispatcherConfig
 from postwizard.publishing.models import Attempt, AttemptOutcome, Delivery, DeliveryState
 from postwizard.publishing.policy import RetryPolicy
 from tests.api_client import ApiClient, Person, add_sandbox_account, schedule_post, set_up_owner
+from tests.support.wrapped_platform import WrappedPlatform
 
 
 class Clock:
@@ -156,19 +157,12 @@ async def test_timeout_after_the_network_applied_is_reconciled_not_reposted(
     assert (record["posts"], record["duplicates"]) == (1, [])
 
 
-class CrashAfterPublish:
+class CrashAfterPublish(WrappedPlatform):
     """The network accepts the post, then the worker "dies" before it can record it."""
 
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.network = inner.network  # type: ignore[attr-defined]
-
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
-        await self.inner.publish(account, request)  # type: ignore[attr-defined]
+        await self.inner.publish(account, request)
         raise RuntimeError("worker killed right after the network accepted the post")
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
 
 
 async def test_crash_between_network_and_commit_does_not_post_twice(
@@ -331,25 +325,18 @@ async def test_daily_post_cap_waits_without_calling_the_network(
     assert (await sandbox_record(client))["posts"] == 2
 
 
-class Gate:
+class Gate(WrappedPlatform):
     """Holds each publish call until the test releases it."""
 
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.network = real.network  # type: ignore[attr-defined]
-        self.provides_metrics = True
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)
         self.calls: asyncio.Queue[asyncio.Event] = asyncio.Queue()
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         go = asyncio.Event()
         await self.calls.put(go)
         await go.wait()
-        published: Published = await self.real.publish(account, request)  # type: ignore[attr-defined]
-        return published
-
-    async def reconcile(self, account: AccountRef, request: PublishRequest) -> Published | None:
-        found: Published | None = await self.real.reconcile(account, request)  # type: ignore[attr-defined]
-        return found
+        return await self.inner.publish(account, request)
 
 
 async def test_a_slow_worker_makes_no_call_once_its_lease_ran_out(

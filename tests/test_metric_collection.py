@@ -45,33 +45,22 @@ from tests.conftest import TEST_SECRET
 from tests.server_process import POSTWIZARD, running_server
 from tests.support.services import RedisServer
 from tests.support.serving import serving
+from tests.support.wrapped_platform import WrappedPlatform
 from tests.test_dispatcher import Clock, make_dispatcher, run_round
 
 MINUTE = timedelta(minutes=1)
 
 
-class CountingSandbox:
+class CountingSandbox(WrappedPlatform):
     """The sandbox adapter, recording every metric read it is asked for (what a test counts)."""
 
     def __init__(self, inner: SandboxPlatform, *, provides_metrics: bool = True) -> None:
-        self.inner = inner
-        self.network = inner.network
-        self.provides_metrics = provides_metrics
-        self.connect_fields = inner.connect_fields
+        super().__init__(inner, provides_metrics=provides_metrics)
         self.post_reads: list[tuple[str, list[str]]] = []
         self.stats_reads: list[str] = []
         self.read_times: list[float] = []
         self.hold: asyncio.Event | None = None  # set: reads wait for it (a hung collector)
         self.reading = asyncio.Event()
-
-    async def connect(self, form: Mapping[str, str]) -> Any:
-        return await self.inner.connect(form)
-
-    async def publish(self, account: AccountRef, request: Any) -> Any:
-        return await self.inner.publish(account, request)
-
-    async def reconcile(self, account: AccountRef, request: Any) -> Any:
-        return await self.inner.reconcile(account, request)
 
     async def fetch_post_metrics(
         self, account: AccountRef, remote_ids: Sequence[str]
@@ -88,7 +77,7 @@ class CountingSandbox:
         return await self.inner.fetch_account_stats(account)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        await self.inner.aclose()  # this test's own adapter, not the app's
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.models import DeliveryState
 from postwizard.publishing.pacing import NetworkPacing, Rate, TokenBucket
 from tests.api_client import ApiClient, add_sandbox_account, set_up_owner
+from tests.support.wrapped_platform import WrappedPlatform
 from tests.test_dispatcher import (
     Clock,
     attempts_of,
@@ -98,13 +99,11 @@ async def test_posts_beyond_the_accounts_rate_wait_in_the_queue_without_a_call(
     assert (await sandbox_record(client))["posts"] == 2
 
 
-class Counting:
+class Counting(WrappedPlatform):
     """Wraps the sandbox adapter and records the most calls in flight at once."""
 
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.network = Network.SANDBOX
-        self.provides_metrics = True
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)
         self.in_flight = 0
         self.most = 0
         self.per_account: dict[str, int] = {}
@@ -117,15 +116,10 @@ class Counting:
         self.most_per_account = max(self.most_per_account, self.per_account[account.handle])
         try:
             await asyncio.sleep(0.05)
-            published: Published = await self.real.publish(account, request)  # type: ignore[attr-defined]
-            return published
+            return await self.inner.publish(account, request)
         finally:
             self.in_flight -= 1
             self.per_account[account.handle] -= 1
-
-    async def reconcile(self, account: AccountRef, request: PublishRequest) -> Published | None:
-        found: Published | None = await self.real.reconcile(account, request)  # type: ignore[attr-defined]
-        return found
 
 
 async def test_calls_to_one_network_and_one_account_stay_within_their_caps(

@@ -44,7 +44,7 @@ describe('networks', () => {
 	it('says how each network connects and what the button does', () => {
 		expect(connectMethodLabel(network('mastodon', 'oauth'))).toBe('Sign in on Mastodon');
 		expect(connectMethodLabel(network('bluesky', 'form'))).toBe('Enter its details');
-		expect(connectMethodLabel(network('x', 'unavailable'))).toBe('Not available yet');
+		expect(connectMethodLabel(network('x', 'unavailable'))).toBe('Needs setup');
 		expect(submitLabel(network('sandbox', 'form'))).toBe('Add sandbox account');
 		expect(submitLabel(network('bluesky', 'form'))).toBe('Connect Bluesky');
 		expect(submitLabel(network('bluesky', 'form'), true)).toBe('Reconnect');

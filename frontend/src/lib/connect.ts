@@ -19,7 +19,7 @@ export function sortNetworks(networks: readonly NetworkInfo[]): NetworkInfo[] {
 export function connectMethodLabel(network: NetworkInfo): string {
 	if (network.connect === 'oauth') return `Sign in on ${network.label}`;
 	if (network.connect === 'form') return network.id === 'sandbox' ? 'Simulated network, no sign-in' : 'Enter its details';
-	return 'Not available yet';
+	return 'Needs setup';
 }
 
 /** The button that sends the connect form. */
