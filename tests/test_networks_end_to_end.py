@@ -1,7 +1,7 @@
 """Through the whole engine: accounts on the Mastodon, Bluesky, Telegram and Discord fake
 servers connected through the API (OAuth for Mastodon, forms for the others), one scheduled
 post with an image to all four, published by the dispatcher once each, at its time, with its
-media; and an expired Bluesky session renewed by the engine without bothering anyone."""
+media, and its numbers collected afterwards where the network gives any; and an expired Bluesky session renewed by the engine without bothering anyone."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from tests.test_account_connect import (
 )
 from tests.test_dispatcher import Clock, delivery_of, make_dispatcher, run_round
 from tests.test_media import image_file, upload
+from tests.test_metric_collection import make_collector
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 
@@ -135,7 +136,7 @@ def when() -> datetime:
     return (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
 
 
-async def test_one_post_goes_out_once_to_each_network_at_its_time_with_its_image(
+async def test_one_post_goes_out_once_to_each_network_at_its_time_with_its_image_and_numbers(
     app: FastAPI, client: ApiClient, networks: Networks, when: datetime
 ) -> None:
     owner = await set_up_owner(client)
@@ -193,6 +194,26 @@ async def test_one_post_goes_out_once_to_each_network_at_its_time_with_its_image
     (webhook_message,) = networks.discord.messages
     assert webhook_message.content == text
     assert [a.sha256 for a in webhook_message.attachments] == [digest]
+
+    # The audience reacts; the collector reads the numbers at the schedule's first step.
+    status.favourites_count, status.reblogs_count = 7, 2
+    record.likes, record.reposts = 5, 1
+    collector = make_collector(app, Clock(when + timedelta(minutes=3)))
+    assert await collector.collect_due() >= 2
+    metrics = (await client.get(f"{posts_url}/metrics")).json()
+    by_network = {d["network"]: d for d in metrics["deliveries"]}
+    assert (
+        by_network["mastodon"]["metrics"]["likes"],
+        by_network["mastodon"]["metrics"]["reposts"],
+    ) == (7, 2)
+    assert (
+        by_network["bluesky"]["metrics"]["likes"],
+        by_network["bluesky"]["metrics"]["reposts"],
+    ) == (5, 1)
+    # Telegram and Discord give bots and webhooks no numbers: said, not shown as zeros.
+    assert by_network["telegram"]["provides_metrics"] is False
+    assert by_network["telegram"]["metrics"] is None
+    assert by_network["discord"]["provides_metrics"] is False
 
 
 async def test_an_expired_bluesky_session_is_renewed_by_the_engine_and_the_post_goes_out(
