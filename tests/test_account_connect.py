@@ -77,6 +77,20 @@ async def stored_credentials(app: FastAPI, account_id: str) -> dict[str, str]:
     return decrypt_credentials(TEST_SECRET, account.credentials_encrypted)
 
 
+async def flag_for_reconnecting(
+    app: FastAPI, account_id: str, reason: str, credentials: dict[str, str]
+) -> None:
+    """What the engine does when the network refuses an account's token: the account needs
+    reconnecting, for `reason`; `credentials` are what is stored for it meanwhile."""
+    async with resources_of(app).session_factory() as session:
+        account = await session.get(SocialAccount, uuid.UUID(account_id))
+        assert account is not None
+        account.status = AccountStatus.NEEDS_RECONNECT
+        account.status_reason = reason
+        account.credentials_encrypted = encrypt_credentials(TEST_SECRET, credentials)
+        await session.commit()
+
+
 async def account_count(app: FastAPI) -> int:
     from sqlalchemy import func, select
 
@@ -251,15 +265,12 @@ async def test_reconnect_restores_access_and_keeps_stored_secrets_the_network_di
     old = await stored_credentials(both_app, account_id)
     # The person revoked PostWizard on the network; the engine flagged the account.
     assert (await both_client.delete("/sandbox/v1/accounts/bakery/token")).status_code == 204
-    async with resources_of(both_app).session_factory() as session:
-        account = await session.get(SocialAccount, uuid.UUID(account_id))
-        assert account is not None
-        account.status = AccountStatus.NEEDS_RECONNECT
-        account.status_reason = "The sandbox no longer accepts this account's token."
-        account.credentials_encrypted = encrypt_credentials(
-            TEST_SECRET, {**old, "refresh_token": "stored-refresh"}
-        )
-        await session.commit()
+    await flag_for_reconnecting(
+        both_app,
+        account_id,
+        "The sandbox no longer accepts this account's token.",
+        {**old, "refresh_token": "stored-refresh"},
+    )
 
     answer = await both_client.post(f"{accounts_url(owner.workspace_id)}/{account_id}/reconnect")
     assert answer.status_code == 200, answer.text
@@ -399,15 +410,12 @@ async def test_oauth_reconnect_signs_in_again_and_keeps_secrets_the_network_did_
     account_id = connected_id(await callback(both_client, code=code, state=state))
     old = await stored_credentials(both_app, account_id)
     fake_mastodon.revoke(old["access_token"])
-    async with resources_of(both_app).session_factory() as session:
-        account = await session.get(SocialAccount, uuid.UUID(account_id))
-        assert account is not None
-        account.status = AccountStatus.NEEDS_RECONNECT
-        account.status_reason = "The access token was revoked"
-        account.credentials_encrypted = encrypt_credentials(
-            TEST_SECRET, {**old, "refresh_token": "stored-refresh"}
-        )
-        await session.commit()
+    await flag_for_reconnecting(
+        both_app,
+        account_id,
+        "The access token was revoked",
+        {**old, "refresh_token": "stored-refresh"},
+    )
 
     # Nothing to type: the server's address is known from the account.
     answer = await both_client.post(f"{accounts_url(owner.workspace_id)}/{account_id}/reconnect")

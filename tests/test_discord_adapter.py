@@ -6,7 +6,6 @@ evidence of what was posted, and how many times."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +22,6 @@ from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
     AuthExpiredError,
-    ConnectedAccount,
     ConnectError,
     FormConnector,
     MediaItem,
@@ -37,6 +35,8 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from tests.fakes.discord import FakeDiscord, FakeWebhook
+from tests.support import adapter_tests
+from tests.support.adapter_tests import engine_account, sha256_of
 from tests.support.services import free_port
 from tests.support.serving import serving
 
@@ -84,27 +84,15 @@ async def discord(scene: Scene) -> AsyncIterator[DiscordPlatform]:
 
 @pytest.fixture
 async def account(discord: DiscordPlatform, scene: Scene) -> AccountRef:
-    return account_ref(await discord.connect({"webhook_url": scene.webhook_url}))
-
-
-def account_ref(connected: ConnectedAccount) -> AccountRef:
-    """The account as the engine hands it to the adapter: decrypted credentials, stored options."""
-    return AccountRef(
-        id=uuid.uuid4(),
-        network=Network.DISCORD,
-        handle=connected.handle,
-        credentials=dict(connected.credentials),
-        options=dict(connected.options),
+    return engine_account(
+        await discord.connect({"webhook_url": scene.webhook_url}), Network.DISCORD
     )
 
 
 def request(text: str, *media: MediaItem, **options: object) -> PublishRequest:
-    return PublishRequest(
-        marker=f"delivery-{uuid.uuid4()}",
-        text=text,
-        media=media,
-        options=options,
-        first_attempt_at=datetime.now(UTC),
+    """A delivery of its own (a fresh marker) with these media and per-network options."""
+    return adapter_tests.request(
+        text, marker=f"delivery-{uuid.uuid4()}", media=media, options=options
     )
 
 
@@ -134,10 +122,6 @@ def video(tmp_path: Path, size: int = 1_500_000) -> MediaItem:
         filename="demo.mp4",
         alt_text="A short demo",
     )
-
-
-def sha256(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
 
 
 # --- Connecting ------------------------------------------------------------------------------
@@ -298,7 +282,9 @@ async def test_a_webhook_url_with_a_thread_posts_into_the_thread(
     thread_id = "223456789012345678"
     connected = await discord.connect({"webhook_url": f"{scene.webhook_url}?thread_id={thread_id}"})
 
-    published = await discord.publish(account_ref(connected), request("In the thread"))
+    published = await discord.publish(
+        engine_account(connected, Network.DISCORD), request("In the thread")
+    )
 
     assert scene.fake.messages[0].channel_id == thread_id
     assert published.url is not None
@@ -315,8 +301,8 @@ async def test_attachments_are_uploaded_with_their_alt_text(
     [message] = scene.fake.messages
     assert message.content == "Weekly numbers"
     assert [(a.filename, a.description, a.sha256) for a in message.attachments] == [
-        ("chart.png", "Sales went up", sha256(items[0])),
-        ("demo.mp4", "A short demo", sha256(items[1])),
+        ("chart.png", "Sales went up", sha256_of(items[0])),
+        ("demo.mp4", "A short demo", sha256_of(items[1])),
     ]
 
 
@@ -434,7 +420,9 @@ async def test_the_bucket_headers_make_the_adapter_wait_instead_of_hitting_429(
     scene.fake.rate_limit, scene.fake.rate_window_s = 2, 1.0
     platform = platform_for(scene, max_rate_limit_wait=5.0)
     try:
-        account = account_ref(await platform.connect({"webhook_url": scene.webhook_url}))
+        account = engine_account(
+            await platform.connect({"webhook_url": scene.webhook_url}), Network.DISCORD
+        )
         started = time.monotonic()
         for n in range(3):
             await platform.publish(account, request(f"Message {n}"))
@@ -451,7 +439,9 @@ async def test_an_empty_bucket_that_resets_late_refuses_without_calling(scene: S
     scene.fake.rate_limit, scene.fake.rate_window_s = 2, 5.0
     platform = platform_for(scene, max_rate_limit_wait=0.1)
     try:
-        account = account_ref(await platform.connect({"webhook_url": scene.webhook_url}))
+        account = engine_account(
+            await platform.connect({"webhook_url": scene.webhook_url}), Network.DISCORD
+        )
         for n in range(2):
             await platform.publish(account, request(f"Message {n}"))
         with pytest.raises(RateLimitedError) as limited:

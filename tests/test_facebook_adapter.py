@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from postwizard.platforms.facebook import FACEBOOK_SCOPES, FacebookPlatform
@@ -26,7 +25,6 @@ from postwizard.platforms.protocol import (
     MediaItem,
     OAuthConnector,
     PermanentError,
-    PublishRequest,
     RateLimitedError,
     Refreshable,
     TokenExpiredError,
@@ -34,6 +32,7 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from tests.fakes.graph import FakeGraph, FakePage, RateLimitFault
+from tests.support.adapter_tests import authorize_in_browser, request, sha256_of
 from tests.support.serving import serving
 
 REDIRECT_URI = "https://postwizard.example/api/v1/oauth/facebook/callback"
@@ -93,24 +92,6 @@ def account(bakery: FakePage, page_token: str) -> AccountRef:
     )
 
 
-def request(
-    text: str,
-    *,
-    media: Sequence[MediaItem] = (),
-    link: str | None = None,
-    first_attempt_at: datetime | None = None,
-    reply_to: str | None = None,
-) -> PublishRequest:
-    return PublishRequest(
-        marker="delivery-1",
-        text=text,
-        media=media,
-        options={"link": link} if link else {},
-        reply_to=reply_to,
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
-    )
-
-
 def photo(tmp_path: Path, name: str, *, size: int = 30_000, alt: str = "") -> MediaItem:
     path = tmp_path / name
     path.write_bytes(hashlib.sha256(name.encode()).digest() * (size // 32))
@@ -124,26 +105,11 @@ def photo(tmp_path: Path, name: str, *, size: int = 30_000, alt: str = "") -> Me
     )
 
 
-def sha256_of(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
-
-
 def creates(fake: FakeGraph) -> list[tuple[str, str]]:
     return [r for r in fake.requests if r[0] == "POST"]
 
 
 # --- Connecting ------------------------------------------------------------------------------
-
-
-async def sign_in(authorize_url: str) -> tuple[str, str]:
-    """What the browser does: open the Login dialog, continue, follow the redirect back."""
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(REDIRECT_URI + "?")
-    query = parse_qs(urlsplit(location).query)
-    return query["code"][0], query["state"][0]
 
 
 async def test_facebook_login_connects_every_granted_page_with_its_page_token(
@@ -164,7 +130,7 @@ async def test_facebook_login_connects_every_granted_page_with_its_page_token(
         "auth_type": ["rerequest"],
     }
     assert start.pending == {}  # the app secret is a setting, never carried in the state
-    code, state = await sign_in(start.authorize_url)
+    code, state = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     assert state == "st4te"
 
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
@@ -190,7 +156,7 @@ async def test_pages_are_read_across_result_pages_and_only_chosen_ones_connect(
     fake.pages_chosen = [p.id for p in fake.pages.values() if p.name != "Side Project"]
     fake.accounts_page_size = 1
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await sign_in(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
 
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
@@ -202,7 +168,7 @@ async def test_pages_on_which_the_person_cannot_create_content_are_left_out(
 ) -> None:
     fake.pages_chosen = [fake.add_page("Analyst only", tasks=("ANALYZE",)).id]
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await sign_in(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
 
     with pytest.raises(ConnectError, match="create content"):
         await platform.finish_oauth(start.pending, code, REDIRECT_URI)
@@ -211,7 +177,7 @@ async def test_pages_on_which_the_person_cannot_create_content_are_left_out(
 async def test_a_declined_permission_is_named(fake: FakeGraph, platform: FacebookPlatform) -> None:
     fake.declined_scopes = {"pages_manage_posts"}
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await sign_in(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
 
     with pytest.raises(ConnectError, match="pages_manage_posts, which was not granted"):
         await platform.finish_oauth(start.pending, code, REDIRECT_URI)
@@ -221,10 +187,10 @@ async def test_a_code_is_exchanged_once_and_only_with_the_same_redirect_uri(
     platform: FacebookPlatform,
 ) -> None:
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await sign_in(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     with pytest.raises(ConnectError, match="redirect_uri is identical"):
         await platform.finish_oauth(start.pending, code, REDIRECT_URI + "/other")
-    code, _ = await sign_in(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
     with pytest.raises(ConnectError, match="has been used"):
@@ -235,7 +201,7 @@ async def test_the_code_exchange_needs_the_right_app_secret(fake: FakeGraph, bas
     adapter = make_platform(fake, base_url, app_secret="not-the-secret")
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        code, _ = await sign_in(start.authorize_url)
+        code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
         with pytest.raises(ConnectError, match="client secret"):
             await adapter.finish_oauth(start.pending, code, REDIRECT_URI)
     finally:
@@ -260,7 +226,7 @@ async def test_text_with_a_link_goes_to_the_page_feed(
     fake: FakeGraph, platform: FacebookPlatform, account: AccountRef
 ) -> None:
     published = await platform.publish(
-        account, request("Fresh bread today!", link="https://bakery.example/menu")
+        account, request("Fresh bread today!", options={"link": "https://bakery.example/menu"})
     )
 
     (post,) = fake.fb_received

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
@@ -35,6 +34,8 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from tests.fakes.graph import FakeGraph, FakeIgUser, FakePage, RateLimitFault
+from tests.support import adapter_tests
+from tests.support.adapter_tests import authorize_in_browser, sha256_of
 from tests.support.serving import serving
 
 REDIRECT_URI = "https://postwizard.example/api/v1/oauth/instagram/callback"
@@ -172,27 +173,13 @@ def request(
     options: Mapping[str, object] | None = None,
     first_attempt_at: datetime | None = None,
 ) -> PublishRequest:
-    return PublishRequest(
-        marker="delivery-1",
-        text=text,
-        media=media,
-        options=options or {},
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
+    """Every Instagram post carries media."""
+    return adapter_tests.request(
+        text, media=media, options=options, first_attempt_at=first_attempt_at
     )
 
 
-def sha256_of(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
-
-
 # --- Connecting ------------------------------------------------------------------------------
-
-
-async def sign_in(authorize_url: str) -> str:
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
 
 async def test_connect_finds_the_instagram_account_linked_to_each_granted_page(
@@ -201,9 +188,8 @@ async def test_connect_finds_the_instagram_account_linked_to_each_granted_page(
     start = await platform.start_oauth({}, REDIRECT_URI, "st4te")
     assert parse_qs(urlsplit(start.authorize_url).query)["scope"] == [",".join(INSTAGRAM_SCOPES)]
 
-    connected = await platform.finish_oauth(
-        start.pending, await sign_in(start.authorize_url), REDIRECT_URI
-    )
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
+    connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
     (account,) = connected  # the Page without an Instagram account gives none
     assert (account.remote_id, account.handle) == (ig_user.id, "@alicebakes")
@@ -221,9 +207,10 @@ async def test_connect_explains_when_no_granted_page_has_an_instagram_account(
 ) -> None:
     fake.pages_chosen = [p.id for p in fake.pages.values() if p.ig_user_id is None]
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
 
     with pytest.raises(ConnectError, match="Business or Creator"):
-        await platform.finish_oauth(start.pending, await sign_in(start.authorize_url), REDIRECT_URI)
+        await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
 
 # --- Publishing ------------------------------------------------------------------------------

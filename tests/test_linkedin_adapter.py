@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from postwizard.platforms.linkedin import LinkedInPlatform
@@ -27,7 +26,6 @@ from postwizard.platforms.protocol import (
     MediaItem,
     OAuthConnector,
     PermanentError,
-    PublishRequest,
     RateLimitedError,
     Refreshable,
     TokenExpiredError,
@@ -36,6 +34,7 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from tests.fakes.linkedin import MEMBER_SCOPES, FakeLinkedIn, displayed
+from tests.support.adapter_tests import redirect_query, request, sha256_of
 from tests.support.serving import serving
 
 CLIENT_TIMEOUT_S = 1.0
@@ -101,17 +100,6 @@ def page(fake: FakeLinkedIn) -> AccountRef:
     return ref("urn:li:organization:2414183", {"access_token": fake.issue_token("782bbtaQ")})
 
 
-def request(
-    text: str, *, media: Sequence[MediaItem] = (), first_attempt_at: datetime | None = None
-) -> PublishRequest:
-    return PublishRequest(
-        marker="delivery-1",
-        text=text,
-        media=media,
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
-    )
-
-
 def media_file(tmp_path: Path, name: str, *, size: int, kind: str = "image") -> MediaItem:
     block = hashlib.sha256(name.encode()).digest() * 32
     path = tmp_path / name
@@ -127,20 +115,7 @@ def media_file(tmp_path: Path, name: str, *, size: int, kind: str = "image") -> 
     )
 
 
-def sha256_of(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
-
-
 # --- Connecting ------------------------------------------------------------------------------
-
-
-async def authorize_in_browser(authorize_url: str) -> dict[str, list[str]]:
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(REDIRECT_URI)
-    return parse_qs(urlsplit(location).query)
 
 
 async def test_one_sign_in_connects_the_member_and_the_pages_they_administer(
@@ -158,7 +133,7 @@ async def test_one_sign_in_connects_the_member_and_the_pages_they_administer(
     ]
     assert query["state"] == ["st4te"]
 
-    back = await authorize_in_browser(start.authorize_url)
+    back = await redirect_query(start.authorize_url, REDIRECT_URI)
     assert back["state"] == ["st4te"]
     accounts = list(await platform.finish_oauth(start.pending, back["code"][0], REDIRECT_URI))
 
@@ -186,7 +161,7 @@ async def test_without_page_access_only_the_member_is_connected(
     adapter = make_platform(base_url, fake, organization_pages=False)
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        back = await authorize_in_browser(start.authorize_url)
+        back = await redirect_query(start.authorize_url, REDIRECT_URI)
         accounts = list(await adapter.finish_oauth({}, back["code"][0], REDIRECT_URI))
     finally:
         await adapter.aclose()
@@ -198,7 +173,7 @@ async def test_a_code_is_single_use_and_bound_to_its_redirect_uri(
     platform: LinkedInPlatform,
 ) -> None:
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code = (await authorize_in_browser(start.authorize_url))["code"][0]
+    code = (await redirect_query(start.authorize_url, REDIRECT_URI))["code"][0]
     with pytest.raises(ConnectError, match="Start connecting again"):
         await platform.finish_oauth({}, code, REDIRECT_URI + "/elsewhere")
     with pytest.raises(ConnectError, match="does not match authorization code"):
@@ -211,7 +186,7 @@ async def test_a_retired_version_is_an_actionable_error_at_connect(
     adapter = make_platform(base_url, fake, version="202401")
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        back = await authorize_in_browser(start.authorize_url)
+        back = await redirect_query(start.authorize_url, REDIRECT_URI)
         with pytest.raises(ConnectError) as caught:
             await adapter.finish_oauth({}, back["code"][0], REDIRECT_URI)
     finally:

@@ -6,14 +6,12 @@ prove that an unknown outcome never turns into a duplicate."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -36,6 +34,7 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from tests.fakes.mastodon import MIB, FakeMastodon, RateLimitFault
+from tests.support.adapter_tests import authorize_in_browser, request, sha256_of, write_file
 from tests.support.services import free_port
 from tests.support.serving import serving
 
@@ -81,15 +80,6 @@ def alice(fake: FakeMastodon, base_url: str) -> AccountRef:
     return account_ref(base_url, fake.issue_token("alice", DEFAULT_SCOPES))
 
 
-def write_file(path: Path, size: int, seed: bytes = b"x") -> Path:
-    block = hashlib.sha256(seed).digest() * 32  # 1 KiB of repeatable bytes
-    with path.open("wb") as file:
-        for _ in range(size // len(block)):
-            file.write(block)
-        file.write(block[: size % len(block)])
-    return path
-
-
 def image(tmp_path: Path, name: str, *, size: int = 20_000, alt: str = "") -> MediaItem:
     path = write_file(tmp_path / name, size, seed=name.encode())
     return MediaItem(
@@ -109,42 +99,7 @@ def video(tmp_path: Path, *, size: int = 3 * MIB) -> MediaItem:
     )
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def request(
-    text: str,
-    *,
-    marker: str = "delivery-1",
-    media: Sequence[MediaItem] = (),
-    options: Mapping[str, object] | None = None,
-    reply_to: str | None = None,
-    first_attempt_at: datetime | None = None,
-) -> PublishRequest:
-    """A delivery's content, its first attempt starting now unless told otherwise."""
-    return PublishRequest(
-        marker=marker,
-        text=text,
-        media=media,
-        options=options or {},
-        reply_to=reply_to,
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
-    )
-
-
 # --- Connecting ------------------------------------------------------------------------------
-
-
-async def authorize_in_browser(authorize_url: str) -> tuple[str, str]:
-    """What the person's browser does: open the authorize page, approve, follow the redirect."""
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(REDIRECT_URI)
-    query = parse_qs(urlsplit(location).query)
-    return query["code"][0], query["state"][0]
 
 
 async def test_connect_registers_the_app_and_reads_the_account_and_its_server(
@@ -178,7 +133,7 @@ async def test_connect_registers_the_app_and_reads_the_account_and_its_server(
         "state": ["st4te"],
     }
 
-    code, state = await authorize_in_browser(start.authorize_url)
+    code, state = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     assert state == "st4te"
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
@@ -221,7 +176,7 @@ async def test_connect_reads_older_servers_limits_from_the_v1_instance(
     fake.has_v2_instance = False
     fake.max_characters = 5000
     start = await platform.start_oauth({"instance_url": base_url}, REDIRECT_URI, "s")
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
 
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
@@ -292,7 +247,7 @@ async def test_a_refused_authorization_code_asks_to_start_again(
     fake: FakeMastodon, base_url: str, platform: MastodonPlatform
 ) -> None:
     start = await platform.start_oauth({"instance_url": base_url}, REDIRECT_URI, "s")
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
     with pytest.raises(ConnectError) as refused:  # a code works once
@@ -543,6 +498,19 @@ async def test_an_answer_lost_after_the_server_applied_is_found_by_reconcile(
     assert [r["idempotency_key"] for r in fake.create_requests] == ["delivery-1", "delivery-1"]
 
 
+async def assert_reconcile_finds_it_once_its_answer_is_lost(
+    fake: FakeMastodon, platform: MastodonPlatform, alice: AccountRef, post: PublishRequest
+) -> None:
+    """Publish `post`, the server applying it but its answer never arriving: reconcile must
+    find the status the server created."""
+    fake.hang_after_next_create = CLIENT_TIMEOUT_S * 3
+    with pytest.raises(UnknownOutcomeError):
+        await platform.publish(alice, post)
+    found = await platform.reconcile(alice, post)
+    assert found is not None
+    assert found.remote_id == fake.received[0].id
+
+
 async def test_reconcile_compares_the_exact_source_text(
     fake: FakeMastodon, alice: AccountRef, platform: MastodonPlatform
 ) -> None:
@@ -551,12 +519,7 @@ async def test_reconcile_compares_the_exact_source_text(
     fake.add_status("alice", "Thanks @bob@two.example!")
     assert await platform.reconcile(alice, post) is None
 
-    fake.hang_after_next_create = CLIENT_TIMEOUT_S * 3
-    with pytest.raises(UnknownOutcomeError):
-        await platform.publish(alice, post)
-    found = await platform.reconcile(alice, post)
-    assert found is not None
-    assert found.remote_id == fake.received[0].id
+    await assert_reconcile_finds_it_once_its_answer_is_lost(fake, platform, alice, post)
 
 
 async def test_reconcile_without_a_source_endpoint_compares_the_rendered_html(
@@ -572,12 +535,7 @@ async def test_reconcile_without_a_source_endpoint_compares_the_rendered_html(
     fake.add_status("alice", "Something else entirely")
     assert await platform.reconcile(alice, post) is None
 
-    fake.hang_after_next_create = CLIENT_TIMEOUT_S * 3
-    with pytest.raises(UnknownOutcomeError):
-        await platform.publish(alice, post)
-    found = await platform.reconcile(alice, post)
-    assert found is not None
-    assert found.remote_id == fake.received[0].id
+    await assert_reconcile_finds_it_once_its_answer_is_lost(fake, platform, alice, post)
 
 
 async def test_reconcile_ignores_the_same_text_posted_before_the_first_attempt(

@@ -6,7 +6,6 @@ many times."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
     AuthExpiredError,
-    ConnectedAccount,
     ConnectError,
     FormConnector,
     MediaItem,
@@ -36,6 +34,8 @@ from postwizard.platforms.protocol import (
 )
 from postwizard.platforms.telegram import TelegramPlatform
 from tests.fakes.telegram import FakeBot, FakeChat, FakeTelegram
+from tests.support import adapter_tests
+from tests.support.adapter_tests import engine_account, sha256_of
 from tests.support.services import free_port
 from tests.support.serving import serving
 
@@ -72,27 +72,13 @@ async def telegram(scene: Scene) -> AsyncIterator[TelegramPlatform]:
 @pytest.fixture
 async def account(telegram: TelegramPlatform, scene: Scene) -> AccountRef:
     connected = await telegram.connect({"bot_token": scene.bot.token, "chat_id": "@pw_news"})
-    return account_ref(connected)
-
-
-def account_ref(connected: ConnectedAccount) -> AccountRef:
-    """The account as the engine hands it to the adapter: decrypted credentials, stored options."""
-    return AccountRef(
-        id=uuid.uuid4(),
-        network=Network.TELEGRAM,
-        handle=connected.handle,
-        credentials=dict(connected.credentials),
-        options=dict(connected.options),
-    )
+    return engine_account(connected, Network.TELEGRAM)
 
 
 def request(text: str, *media: MediaItem, **options: object) -> PublishRequest:
-    return PublishRequest(
-        marker=f"delivery-{uuid.uuid4()}",
-        text=text,
-        media=media,
-        options=options,
-        first_attempt_at=datetime.now(UTC),
+    """A delivery of its own (a fresh marker) with these media and per-network options."""
+    return adapter_tests.request(
+        text, marker=f"delivery-{uuid.uuid4()}", media=media, options=options
     )
 
 
@@ -124,10 +110,6 @@ def video(tmp_path: Path, name: str = "clip.mp4", size: int = 300_000) -> MediaI
         height=360,
         duration_seconds=4.2,
     )
-
-
-def sha256(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
 
 
 def creates(fake: FakeTelegram) -> list[str]:
@@ -332,7 +314,9 @@ async def test_posts_in_a_private_chat_have_no_public_link(
     scene.fake.set_member(private, scene.bot, "administrator", can_post_messages=True)
     connected = await telegram.connect({"bot_token": scene.bot.token, "chat_id": str(private.id)})
 
-    published = await telegram.publish(account_ref(connected), request("Hello members"))
+    published = await telegram.publish(
+        engine_account(connected, Network.TELEGRAM), request("Hello members")
+    )
 
     assert published.url is None
     assert published.remote_id.startswith(f"{private.id}:")
@@ -349,7 +333,7 @@ async def test_one_photo_is_uploaded_with_its_caption(
     assert post.method == "sendPhoto"
     assert post.text == "Look at this"
     assert [(f.part, f.filename, f.sha256) for f in post.files] == [
-        ("photo", "photo.png", sha256(image))
+        ("photo", "photo.png", sha256_of(image))
     ]
     assert published.url == f"https://t.me/pw_news/{post.message_ids[0]}"
 
@@ -363,7 +347,7 @@ async def test_one_video_is_uploaded_whole(
 
     [post] = scene.fake.posts
     assert post.method == "sendVideo"
-    assert post.files[0].sha256 == sha256(clip)
+    assert post.files[0].sha256 == sha256_of(clip)
     assert post.files[0].size == clip.size_bytes
     assert post.params["supports_streaming"] == "true"
     assert post.params["duration"] == "4"
@@ -380,7 +364,7 @@ async def test_several_attachments_go_out_as_one_album_with_the_caption_first(
     assert post.method == "sendMediaGroup"
     assert len(post.message_ids) == 3
     assert post.text == "Our week in pictures"
-    assert [f.sha256 for f in post.files] == [sha256(item) for item in items]
+    assert [f.sha256 for f in post.files] == [sha256_of(item) for item in items]
     assert published.remote_id == f"{scene.channel.id}:{post.message_ids[0]}"
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
@@ -27,7 +26,6 @@ from postwizard.platforms.protocol import (
     MediaItem,
     OAuthConnector,
     PermanentError,
-    PublishRequest,
     RateLimitedError,
     Refreshable,
     TransientError,
@@ -35,6 +33,7 @@ from postwizard.platforms.protocol import (
 )
 from postwizard.platforms.threads import DEFAULT_SCOPES, ThreadsPlatform, is_public_url
 from tests.fakes.threads import SCOPES, FakeThreads
+from tests.support.adapter_tests import authorize_in_browser, request, sha256_of
 from tests.support.serving import serving
 
 CLIENT_TIMEOUT_S = 1.0
@@ -137,39 +136,7 @@ def alice(fake: FakeThreads) -> AccountRef:
     return account_ref(fake, fake.issue_token("alice"))
 
 
-def request(
-    text: str,
-    *,
-    media: Sequence[MediaItem] = (),
-    reply_to: str | None = None,
-    first_attempt_at: datetime | None = None,
-    options: dict[str, object] | None = None,
-) -> PublishRequest:
-    return PublishRequest(
-        marker="delivery-1",
-        text=text,
-        media=media,
-        reply_to=reply_to,
-        options=options or {},
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
-    )
-
-
-def sha256_of(item: MediaItem) -> str:
-    return hashlib.sha256(item.path.read_bytes()).hexdigest()
-
-
 # --- Connecting ------------------------------------------------------------------------------
-
-
-async def authorize_in_browser(authorize_url: str) -> tuple[str, str]:
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(REDIRECT_URI)
-    query = parse_qs(urlsplit(location).query)
-    return query["code"][0], query["state"][0]
 
 
 async def test_connect_trades_the_code_for_a_long_lived_token_and_reads_the_profile(
@@ -188,7 +155,7 @@ async def test_connect_trades_the_code_for_a_long_lived_token_and_reads_the_prof
         "response_type": ["code"],
         "state": ["st4te"],
     }
-    code, state = await authorize_in_browser(start.authorize_url)
+    code, state = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     assert state == "st4te"
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
@@ -211,11 +178,11 @@ async def test_a_code_works_once_and_only_with_its_redirect_uri(
     platform: ThreadsPlatform,
 ) -> None:
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     with pytest.raises(ConnectError, match="redirect_uri"):
         await platform.finish_oauth({}, code, REDIRECT_URI + "/other")
 
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     await platform.finish_oauth({}, code, REDIRECT_URI)
     with pytest.raises(ConnectError, match="Start connecting again"):
         await platform.finish_oauth({}, code, REDIRECT_URI)
@@ -227,7 +194,7 @@ async def test_a_wrong_app_secret_is_a_connect_error(fake: FakeThreads, base_url
     fake.client_secret = "s3cr3t-new"
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        code, _ = await authorize_in_browser(start.authorize_url)
+        code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
         with pytest.raises(ConnectError, match="client secret"):
             await adapter.finish_oauth({}, code, REDIRECT_URI)
     finally:

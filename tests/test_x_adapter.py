@@ -6,14 +6,12 @@ created, which is how these tests prove that an unknown outcome never turns into
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from postwizard.config import Settings
@@ -25,7 +23,6 @@ from postwizard.platforms.protocol import (
     MediaItem,
     OAuthConnector,
     PermanentError,
-    PublishRequest,
     RateLimitedError,
     Refreshable,
     TokenExpiredError,
@@ -37,6 +34,7 @@ from postwizard.platforms.x import DEFAULT_SCOPES, FREE_TIER_DAILY_POSTS, XPlatf
 from postwizard.platforms.x.oauth import code_challenge
 from postwizard.platforms.x.reconcile import comparable_url, our_text_form, x_text_form
 from tests.fakes.x import MIB, FakeX, RateLimitFault
+from tests.support.adapter_tests import authorize_in_browser, request, sha256_of, write_file
 from tests.support.services import free_port
 from tests.support.serving import serving
 
@@ -113,15 +111,6 @@ def alice(fake: FakeX, base_url: str) -> AccountRef:
     return account_ref(fake, fake.issue_token("alice", DEFAULT_SCOPES))
 
 
-def write_file(path: Path, size: int, seed: bytes = b"x") -> Path:
-    block = hashlib.sha256(seed).digest() * 32  # 1 KiB of repeatable bytes
-    with path.open("wb") as file:
-        for _ in range(size // len(block)):
-            file.write(block)
-        file.write(block[: size % len(block)])
-    return path
-
-
 def image(
     tmp_path: Path, name: str, *, size: int = 20_000, alt: str = "", mime: str = "image/png"
 ) -> MediaItem:
@@ -137,41 +126,6 @@ def video(tmp_path: Path, *, size: int = 300_000) -> MediaItem:
     return MediaItem(
         kind="video", mime_type="video/mp4", size_bytes=size, path=path, filename="clip.mp4"
     )
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def request(
-    text: str,
-    *,
-    marker: str = "delivery-1",
-    media: Sequence[MediaItem] = (),
-    options: Mapping[str, object] | None = None,
-    reply_to: str | None = None,
-    first_attempt_at: datetime | None = None,
-) -> PublishRequest:
-    """A delivery's content, its first attempt starting now unless told otherwise."""
-    return PublishRequest(
-        marker=marker,
-        text=text,
-        media=media,
-        options=options or {},
-        reply_to=reply_to,
-        first_attempt_at=first_attempt_at or datetime.now(UTC),
-    )
-
-
-async def authorize_in_browser(authorize_url: str) -> tuple[str, str]:
-    """What the person's browser does: open the authorize page, approve, follow the redirect."""
-    async with httpx.AsyncClient() as browser:
-        answer = await browser.get(authorize_url)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    assert location.startswith(REDIRECT_URI + "?")
-    query = parse_qs(urlsplit(location).query)
-    return query["code"][0], query["state"][0]
 
 
 # --- Connecting ------------------------------------------------------------------------------
@@ -202,7 +156,7 @@ async def test_connect_with_pkce_reads_the_account_and_stores_rotating_tokens(
     }
     assert verifier not in start.authorize_url  # only the challenge travels through the browser
 
-    code, state = await authorize_in_browser(start.authorize_url)
+    code, state = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     assert state == "st4te"
     connected = await platform.finish_oauth(start.pending, code, REDIRECT_URI)
 
@@ -239,7 +193,7 @@ async def test_a_wrong_pkce_verifier_or_a_reused_code_is_refused(
     fake: FakeX, platform: XPlatform
 ) -> None:
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     tampered = {**start.pending, "code_verifier": "x" * 64}
     with pytest.raises(ConnectError, match="code verifier was invalid") as refused:
         await platform.finish_oauth(tampered, code, REDIRECT_URI)
@@ -247,7 +201,7 @@ async def test_a_wrong_pkce_verifier_or_a_reused_code_is_refused(
     assert "Start connecting again" in refused.value.message
 
     start = await platform.start_oauth({}, REDIRECT_URI, "s")
-    code, _ = await authorize_in_browser(start.authorize_url)
+    code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
     await platform.finish_oauth(start.pending, code, REDIRECT_URI)
     with pytest.raises(ConnectError, match="authorization code was invalid"):
         await platform.finish_oauth(start.pending, code, REDIRECT_URI)
@@ -260,7 +214,7 @@ async def test_wrong_app_credentials_name_the_settings(fake: FakeX, base_url: st
     adapter = make_platform(base_url, client_secret="not-the-secret")
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        code, _ = await authorize_in_browser(start.authorize_url)
+        code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
         with pytest.raises(ConnectError) as refused:
             await adapter.finish_oauth(start.pending, code, REDIRECT_URI)
     finally:
@@ -283,7 +237,7 @@ async def test_a_public_client_sends_its_id_in_the_body(fake: FakeX, base_url: s
     adapter = make_platform(base_url, client_secret="")
     try:
         start = await adapter.start_oauth({}, REDIRECT_URI, "s")
-        code, _ = await authorize_in_browser(start.authorize_url)
+        code, _ = await authorize_in_browser(start.authorize_url, REDIRECT_URI)
         connected = await adapter.finish_oauth(start.pending, code, REDIRECT_URI)
     finally:
         await adapter.aclose()

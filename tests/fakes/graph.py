@@ -48,43 +48,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from tests.fakes.common import GraphError
+
 FB_TIME = "%Y-%m-%dT%H:%M:%S%z"
 INSTAGRAM_QUOTA = 50
 CAROUSEL_MAX = 10
-
-
-class GraphError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: int,
-        subcode: int | None = None,
-        type_: str = "OAuthException",
-        user_message: str | None = None,
-        is_transient: bool | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.subcode = status, message, code, subcode
-        self.type, self.user_message, self.is_transient = type_, user_message, is_transient
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {
-            "message": self.message,
-            "type": self.type,
-            "code": self.code,
-            "fbtrace_id": secrets.token_urlsafe(8),
-        }
-        if self.subcode is not None:
-            error["error_subcode"] = self.subcode
-        if self.user_message:
-            error["error_user_msg"] = self.user_message
-        if self.is_transient is not None:
-            error["is_transient"] = self.is_transient
-        return {"error": error}
 
 
 @dataclass
@@ -432,7 +400,7 @@ def _build_app(server: FakeGraph) -> FastAPI:
 
     @app.exception_handler(GraphError)
     async def render(request: Request, error: GraphError) -> JSONResponse:
-        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+        return error.response()
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Any) -> Response:

@@ -41,6 +41,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from postwizard.platforms.text_length import threads_length
+from tests.fakes.common import GraphError
 
 SHORT_LIVED = timedelta(hours=1)
 LONG_LIVED = timedelta(seconds=5_183_944)
@@ -56,34 +57,6 @@ SCOPES = frozenset(
         "threads_read_replies",
     }
 )
-
-
-class GraphError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: int,
-        subcode: int | None = None,
-        error_type: str = "OAuthException",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.subcode = status, message, code, subcode
-        self.error_type = error_type
-        self.headers = dict(headers or {})
-
-    def response(self) -> JSONResponse:
-        error: dict[str, Any] = {
-            "message": self.message,
-            "type": self.error_type,
-            "code": self.code,
-            "fbtrace_id": secrets.token_urlsafe(8),
-        }
-        if self.subcode is not None:
-            error["error_subcode"] = self.subcode
-        return JSONResponse({"error": error}, status_code=self.status, headers=self.headers)
 
 
 @dataclass
@@ -313,7 +286,7 @@ class FakeThreads:
                 server.client_secret
             ):
                 raise GraphError(
-                    400, "Error validating client secret.", code=1, error_type="OAuthException"
+                    400, "Error validating client secret.", code=1, type_="OAuthException"
                 )
             grant = server.codes.pop(form.get("code", ""), None)
             if form.get("grant_type") != "authorization_code" or grant is None:
@@ -402,7 +375,7 @@ class FakeThreads:
                     status,
                     "An unexpected error has occurred. Please retry your request later.",
                     code=2,
-                    error_type="OAuthException",
+                    type_="OAuthException",
                 )
             container = server.containers.get(values.get("creation_id", ""))
             if container is None or container.user_id != user_id or container.is_carousel_item:
