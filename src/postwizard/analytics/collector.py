@@ -39,7 +39,7 @@ from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.analytics import job_queue
 from postwizard.analytics.downsampling import thin_old_snapshots
 from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
-from postwizard.analytics.read_pacing import DEFAULT_READ_PACING, ReadPacer, requests_for
+from postwizard.analytics.read_pacing import DEFAULT_READ_PACING, requests_for
 from postwizard.analytics.schedule import DEFAULT_SCHEDULE, CollectionSchedule
 from postwizard.analytics.snapshot_writer import (
     MeasuredPost,
@@ -64,8 +64,8 @@ from postwizard.platforms.protocol import (
     TokenExpiredError,
 )
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.publishing.dispatcher import new_worker_id
-from postwizard.publishing.pacing import NetworkPacing
+from postwizard.publishing.dispatcher import new_worker_id, sleep_until_woken
+from postwizard.publishing.pacing import NetworkPacing, Pacer
 from postwizard.publishing.policy import RetryPolicy
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event
@@ -141,7 +141,7 @@ class Collector:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self.pacer = ReadPacer(self.config.read_pacing)
+        self.pacer = Pacer(self.config.read_pacing)
         self._accounts_slots = asyncio.Semaphore(self.config.concurrency)
         self._wake = asyncio.Event()
         self._next_housekeeping: datetime | None = None
@@ -488,16 +488,7 @@ class Collector:
             wait = min(wait, max(0.0, (next_due - self.clock()).total_seconds()))
         if self._next_housekeeping is not None:
             wait = min(wait, max(0.0, (self._next_housekeeping - self.clock()).total_seconds()))
-        self._wake.clear()
-        stopping = asyncio.ensure_future(stop.wait())
-        waking = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stopping, waking}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stopping.cancel()
-            waking.cancel()
+        await sleep_until_woken(stop, self._wake, wait)
 
 
 async def _accounts(

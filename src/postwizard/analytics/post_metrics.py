@@ -8,14 +8,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from postwizard.accounts.repository import accounts_in_workspace
 from postwizard.analytics import job_queue
 from postwizard.analytics.models import PostMetricSnapshot
-from postwizard.analytics.snapshot_writer import POST_FIELDS
+from postwizard.analytics.snapshot_writer import POST_FIELDS, is_newest
 from postwizard.api.schemas import ResponseBody
 from postwizard.errors import Conflict, RateLimited
 from postwizard.platforms.networks import Network
@@ -94,16 +93,10 @@ async def _latest(
 ) -> dict[uuid.UUID, PostMetricSnapshot]:
     if not delivery_ids:
         return {}
-    newer = aliased(PostMetricSnapshot)
-    newest_at = (
-        select(func.max(newer.collected_at))
-        .where(newer.delivery_id == PostMetricSnapshot.delivery_id)
-        .scalar_subquery()
-    )
     rows = await session.scalars(
         select(PostMetricSnapshot).where(
             PostMetricSnapshot.delivery_id.in_(delivery_ids),
-            PostMetricSnapshot.collected_at == newest_at,
+            is_newest(PostMetricSnapshot, "delivery_id"),
         )
     )
     return {row.delivery_id: row for row in rows}

@@ -1,28 +1,22 @@
-"""How fast collectors may read each network: concurrency caps and token buckets for metric
-reads (the publishing `TokenBucket`/`Rate`, with the networks' documented *read* limits).
+"""How fast collectors may read each network: the networks' documented *read* limits, for the
+publishing `Pacer` (concurrency caps and token buckets) that the collector paces its reads with.
 
 One adapter call fetches an account's due posts in as many requests as the network's batch
-size needs (Bluesky 25 per request, ...); the call takes that many tokens at once and may
-leave a bucket in debt, which the next call waits out, so the average rate holds exactly."""
+size needs (Bluesky 25 per request, ...); the call takes that many tokens at once
+(`Pacer.acquire(..., requests)`) and may leave a bucket in debt, which the next call waits
+out, so the average rate holds exactly."""
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from postwizard.platforms.bluesky.adapter import METRICS_BATCH as BLUESKY_BATCH
 from postwizard.platforms.mastodon.platform import METRICS_BATCH as MASTODON_BATCH
 from postwizard.platforms.networks import Network
 from postwizard.platforms.sandbox import METRICS_BATCH as SANDBOX_BATCH
-from postwizard.publishing.pacing import NetworkPacing, Rate, TokenBucket
-
-# Waits up to this long for tokens in-process; longer waits put the jobs back in the queue.
-SHORT_WAIT_S = 2.0
+from postwizard.publishing.pacing import NetworkPacing, Rate
 
 # Post ids one request can ask for, per network (as the adapters batch them).
 READ_BATCH: Mapping[Network, int] = MappingProxyType(
@@ -56,47 +50,3 @@ DEFAULT_READ_PACING: Mapping[Network, NetworkPacing] = MappingProxyType(
 def requests_for(network: Network, ids: int) -> int:
     """How many requests reading `ids` posts takes on `network` (at least 1)."""
     return max(1, math.ceil(ids / READ_BATCH.get(network, 1)))
-
-
-@dataclass
-class ReadPacer:
-    """The read buckets and semaphores of one collector."""
-
-    pacing: Mapping[Network, NetworkPacing] = field(default_factory=lambda: DEFAULT_READ_PACING)
-    clock: Callable[[], float] = time.monotonic
-    _slots: dict[Network, asyncio.Semaphore] = field(default_factory=dict)
-    _account_buckets: dict[uuid.UUID, TokenBucket] = field(default_factory=dict)
-    _network_buckets: dict[Network, TokenBucket] = field(default_factory=dict)
-
-    def slots(self, network: Network) -> asyncio.Semaphore | None:
-        limit = self.pacing.get(network, NetworkPacing()).concurrency
-        if limit is None:
-            return None
-        return self._slots.setdefault(network, asyncio.Semaphore(limit))
-
-    def _buckets(self, network: Network, account_id: uuid.UUID) -> list[TokenBucket]:
-        pacing = self.pacing.get(network, NetworkPacing())
-        buckets: list[TokenBucket] = []
-        if pacing.per_account is not None:
-            bucket = TokenBucket(pacing.per_account, self.clock)
-            buckets.append(self._account_buckets.setdefault(account_id, bucket))
-        if pacing.per_network is not None:
-            bucket = TokenBucket(pacing.per_network, self.clock)
-            buckets.append(self._network_buckets.setdefault(network, bucket))
-        return buckets
-
-    async def acquire(self, network: Network, account_id: uuid.UUID, requests: int) -> float:
-        """Take `requests` tokens from each bucket of the call once one is available, waiting up
-        to `SHORT_WAIT_S`. Returns 0 when the call may go ahead, else the seconds until it may
-        (nothing was taken)."""
-        buckets = self._buckets(network, account_id)
-        while True:
-            wait = max((bucket.wait_time() for bucket in buckets), default=0.0)
-            if wait == 0:
-                for bucket in buckets:
-                    for _ in range(requests):
-                        bucket.take()
-                return 0.0
-            if wait > SHORT_WAIT_S:
-                return wait
-            await asyncio.sleep(wait)

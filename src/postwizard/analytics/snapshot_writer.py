@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import ColumnElement, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,6 +69,20 @@ def post_values(metrics: PostMetrics) -> tuple[dict[str, int | None], dict[str, 
     return values, extra
 
 
+def is_newest(
+    snapshot: type[PostMetricSnapshot] | type[AccountStatsSnapshot], owner: str
+) -> ColumnElement[bool]:
+    """True for each owner's (`delivery_id`'s or `account_id`'s) newest snapshot: its
+    (owner, collected_at) index answers it with one seek per owner."""
+    newer = aliased(snapshot)
+    newest_at = (
+        select(func.max(newer.collected_at))
+        .where(getattr(newer, owner) == getattr(snapshot, owner))
+        .scalar_subquery()
+    )
+    return snapshot.collected_at == newest_at
+
+
 async def latest_post_snapshots(
     session: AsyncSession, delivery_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[dict[str, int | None], dict[str, Any]]]:
@@ -76,17 +90,11 @@ async def latest_post_snapshots(
     index answers each delivery's newest row)."""
     if not delivery_ids:
         return {}
-    newer = aliased(PostMetricSnapshot)
-    newest_at = (
-        select(func.max(newer.collected_at))
-        .where(newer.delivery_id == PostMetricSnapshot.delivery_id)
-        .scalar_subquery()
-    )
     columns = [getattr(PostMetricSnapshot, name) for name in POST_FIELDS]
     rows = await session.execute(
         select(PostMetricSnapshot.delivery_id, PostMetricSnapshot.extra, *columns).where(
             PostMetricSnapshot.delivery_id.in_(list(delivery_ids)),
-            PostMetricSnapshot.collected_at == newest_at,
+            is_newest(PostMetricSnapshot, "delivery_id"),
         )
     )
     latest: dict[uuid.UUID, tuple[dict[str, int | None], dict[str, Any]]] = {}
@@ -150,19 +158,13 @@ async def write_account_snapshots(
     """The same for account stats; `answers` maps account ids to (workspace id, stats)."""
     if not answers:
         return []
-    newer = aliased(AccountStatsSnapshot)
-    newest_at = (
-        select(func.max(newer.collected_at))
-        .where(newer.account_id == AccountStatsSnapshot.account_id)
-        .scalar_subquery()
-    )
     columns = [getattr(AccountStatsSnapshot, name) for name in ACCOUNT_FIELDS]
     latest = {
         row[0]: dict(zip(ACCOUNT_FIELDS, row[1:], strict=True))
         for row in await session.execute(
             select(AccountStatsSnapshot.account_id, *columns).where(
                 AccountStatsSnapshot.account_id.in_(list(answers)),
-                AccountStatsSnapshot.collected_at == newest_at,
+                is_newest(AccountStatsSnapshot, "account_id"),
             )
         )
     }

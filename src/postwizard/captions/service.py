@@ -9,9 +9,10 @@ import secrets
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography.fernet import InvalidToken
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from postwizard.accounts import repository as accounts_repository
 from postwizard.accounts.credentials import derived_fernet
 from postwizard.api.resources import Resources
 from postwizard.captions import repository, schemas
-from postwizard.captions.errors import CaptionError
+from postwizard.captions.errors import CaptionError, ModelUnreachable
 from postwizard.captions.fitting import FitTarget, fit, fits_all
 from postwizard.captions.models import (
     CaptionAction,
@@ -51,6 +52,7 @@ from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.errors import Conflict, NotFound, PostWizardError
 from postwizard.media.models import Media, MediaKind
+from postwizard.net.ssrf import GuardedTransport, TargetPolicy, check_url
 from postwizard.platforms.networks import Network
 from postwizard.workspaces.dependencies import WorkspaceAccess
 
@@ -100,6 +102,12 @@ def decrypt_api_key(secret_key: str, blob: bytes | None) -> str:
         ) from None
 
 
+def workspace_transport(settings: Settings) -> GuardedTransport:
+    """A workspace's model server is a URL people give (the instance's is the operator's): its
+    requests go through the SSRF guard."""
+    return GuardedTransport(TargetPolicy.from_settings(settings), refuse=ModelUnreachable)
+
+
 def resolve_provider(
     row: CaptionSettings | None, settings: Settings, secret_key: str
 ) -> ResolvedProvider:
@@ -114,7 +122,8 @@ def resolve_provider(
             timeout_seconds=settings.ai_timeout_seconds,
             accepts_images=accepts_images,
         )
-        return ResolvedProvider(OpenAICompatibleProvider(model), "workspace", row.base_url)
+        provider = OpenAICompatibleProvider(model, transport=workspace_transport(settings))
+        return ResolvedProvider(provider, "workspace", row.base_url)
     if choice is ProviderChoice.INSTANCE and settings.ai_base_url:
         model = ModelSettings(
             base_url=settings.ai_base_url,
@@ -202,6 +211,18 @@ async def caption_context(
             k: float(v) for k, v in (await repository.kept_styles(session, workspace_id)).items()
         }
     return CaptionContext(resolved, voice_of(row), targets, preferences)
+
+
+@asynccontextmanager
+async def captioning(
+    session: AsyncSession, held: Resources, workspace_id: uuid.UUID, body: schemas.TargetsIn | None
+) -> AsyncIterator[CaptionContext]:
+    """The `caption_context` of one request; its provider is closed on leaving."""
+    context = await caption_context(session, held, workspace_id, body)
+    try:
+        yield context
+    finally:
+        await context.provider.aclose()
 
 
 # --- Fitting what came back -------------------------------------------------------------------
@@ -348,23 +369,20 @@ def new_seed(body: schemas.GenerateIn) -> int:
 async def generate(
     session: AsyncSession, held: Resources, access: WorkspaceAccess, body: schemas.GenerateIn
 ) -> schemas.Generation:
-    context = await caption_context(session, held, access.workspace.id, body)
-    provider = context.provider
-    seed = new_seed(body)
-    try:
+    async with captioning(session, held, access.workspace.id, body) as context:
+        provider = context.provider
+        seed = new_seed(body)
         images = await images_for(
             session, held, access.workspace.id, body.media_ids, load=provider.accepts_images
         )
         generated = await provider.generate(generate_request(context, body, seed, images))
         fitter = Fitter(context, tone=body.brief.tone)
         variants = [await fitter.variant(i, d) for i, d in enumerate(generated.drafts)]
-    finally:
-        await provider.aclose()
     usage = generated.usage + fitter.usage
-    record = _record(access, CaptionAction.GENERATE, provider, body, variants, usage, seed=seed)
-    session.add(record)
-    await session.flush()
-    return _generation(record, provider, seed, variants, usage)
+    stored = await _store(
+        session, access, CaptionAction.GENERATE, provider, body, variants, usage, seed=seed
+    )
+    return schemas.Generation(**stored, seed=seed, variants=variants)
 
 
 async def generation_events(
@@ -412,7 +430,8 @@ async def generation_events(
         record = _record(access, CaptionAction.GENERATE, provider, body, variants, usage, seed=seed)
         session.add(record)
         await session.commit()
-    yield _event("done", _generation(record, provider, seed, variants, usage))
+    stored = _stored(record, provider, usage)
+    yield _event("done", schemas.Generation(**stored, seed=seed, variants=variants))
 
 
 def _event(name: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
@@ -423,30 +442,19 @@ def _event(name: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
 async def rewrite(
     session: AsyncSession, held: Resources, access: WorkspaceAccess, body: schemas.RewriteIn
 ) -> schemas.Rewritten:
-    context = await caption_context(session, held, access.workspace.id, body)
-    provider = context.provider
-    try:
+    async with captioning(session, held, access.workspace.id, body) as context:
+        provider = context.provider
         written = await provider.rewrite(
             body.text, body.action, voice=context.voice, tone=body.tone
         )
         fitter = Fitter(context, tone=body.tone)
         text, trimmed = await fitter.text_for(written.text, context.targets)
         versions = await fitter.versions(text)
-    finally:
-        await provider.aclose()
     usage = written.usage + fitter.usage
-    record = _record(access, CaptionAction.REWRITE, provider, body, [{"text": text}], usage)
-    session.add(record)
-    await session.flush()
-    return schemas.Rewritten(
-        id=record.id,
-        provider=provider.kind,
-        model=provider.model,
-        text=text,
-        trimmed=trimmed,
-        versions=versions,
-        usage=_usage(usage),
+    stored = await _store(
+        session, access, CaptionAction.REWRITE, provider, body, [{"text": text}], usage
     )
+    return schemas.Rewritten(**stored, text=text, trimmed=trimmed, versions=versions)
 
 
 async def adapt(
@@ -454,84 +462,53 @@ async def adapt(
 ) -> schemas.AdaptedOut:
     if not body.account_ids and not body.networks:
         raise invalid("account_ids", "name at least one account or network to adapt to")
-    context = await caption_context(session, held, access.workspace.id, body)
-    provider = context.provider
-    try:
+    async with captioning(session, held, access.workspace.id, body) as context:
+        provider = context.provider
         adapted = await provider.adapt(body.text, context.budgets, voice=context.voice)
         fitter = Fitter(context)
         versions = await fitter.versions(body.text, dict(adapted.versions))
-    finally:
-        await provider.aclose()
     usage = adapted.usage + fitter.usage
-    stored = [{"versions": [v.model_dump(mode="json") for v in versions]}]
-    record = _record(access, CaptionAction.ADAPT, provider, body, stored, usage)
-    session.add(record)
-    await session.flush()
-    return schemas.AdaptedOut(
-        id=record.id,
-        provider=provider.kind,
-        model=provider.model,
-        versions=versions,
-        usage=_usage(usage),
-    )
+    kept = [{"versions": [v.model_dump(mode="json") for v in versions]}]
+    stored = await _store(session, access, CaptionAction.ADAPT, provider, body, kept, usage)
+    return schemas.AdaptedOut(**stored, versions=versions)
 
 
 async def suggest_hashtags(
     session: AsyncSession, held: Resources, access: WorkspaceAccess, body: schemas.HashtagsIn
 ) -> schemas.HashtagsOut:
-    context = await caption_context(session, held, access.workspace.id, None)
-    provider = context.provider
-    try:
+    async with captioning(session, held, access.workspace.id, None) as context:
+        provider = context.provider
         suggested = await provider.hashtags(
             body.text, body.count, list(dict.fromkeys(body.networks)), voice=context.voice
         )
-    finally:
-        await provider.aclose()
     networks = [
         schemas.NetworkHashtags(network=n, hashtags=tags) for n, tags in suggested.tags.items()
     ]
-    stored = [{"hashtags": {n.network.value: n.hashtags for n in networks}}]
-    record = _record(access, CaptionAction.HASHTAGS, provider, body, stored, suggested.usage)
-    session.add(record)
-    await session.flush()
-    return schemas.HashtagsOut(
-        id=record.id,
-        provider=provider.kind,
-        model=provider.model,
-        networks=networks,
-        usage=_usage(suggested.usage),
+    kept = [{"hashtags": {n.network.value: n.hashtags for n in networks}}]
+    stored = await _store(
+        session, access, CaptionAction.HASHTAGS, provider, body, kept, suggested.usage
     )
+    return schemas.HashtagsOut(**stored, networks=networks)
 
 
 async def translate(
     session: AsyncSession, held: Resources, access: WorkspaceAccess, body: schemas.TranslateIn
 ) -> schemas.Translated:
-    context = await caption_context(session, held, access.workspace.id, None)
-    provider = context.provider
-    try:
+    async with captioning(session, held, access.workspace.id, None) as context:
+        provider = context.provider
         written = await provider.translate(body.text, body.language)
-    finally:
-        await provider.aclose()
-    record = _record(
-        access, CaptionAction.TRANSLATE, provider, body, [{"text": written.text}], written.usage
+    kept = [{"text": written.text}]
+    stored = await _store(
+        session, access, CaptionAction.TRANSLATE, provider, body, kept, written.usage
     )
-    session.add(record)
-    await session.flush()
-    return schemas.Translated(
-        id=record.id,
-        provider=provider.kind,
-        model=provider.model,
-        text=written.text,
-        usage=_usage(written.usage),
-    )
+    return schemas.Translated(**stored, text=written.text)
 
 
 async def alt_text(
     session: AsyncSession, held: Resources, access: WorkspaceAccess, body: schemas.AltTextIn
 ) -> schemas.AltText:
-    context = await caption_context(session, held, access.workspace.id, None)
-    provider = context.provider
-    try:
+    async with captioning(session, held, access.workspace.id, None) as context:
+        provider = context.provider
         media = await _media(session, access.workspace.id, body.media_id, "media_id")
         if media.kind is not MediaKind.IMAGE:
             raise PostWizardError(
@@ -542,20 +519,11 @@ async def alt_text(
             )
         data = await held.media_storage.read(media.storage_key)
         written = await provider.describe_image(ImageInput(media.mime_type, data, media.alt_text))
-    finally:
-        await provider.aclose()
-    record = _record(
-        access, CaptionAction.ALT_TEXT, provider, body, [{"text": written.text}], written.usage
+    kept = [{"text": written.text}]
+    stored = await _store(
+        session, access, CaptionAction.ALT_TEXT, provider, body, kept, written.usage
     )
-    session.add(record)
-    await session.flush()
-    return schemas.AltText(
-        id=record.id,
-        provider=provider.kind,
-        model=provider.model,
-        alt_text=written.text,
-        usage=_usage(written.usage),
-    )
+    return schemas.AltText(**stored, alt_text=written.text)
 
 
 # --- History and feedback -------------------------------------------------------------------------
@@ -587,27 +555,42 @@ def _record(
     )
 
 
-def _usage(usage: Usage) -> schemas.TokenUsage:
-    return schemas.TokenUsage(
-        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
-    )
+class _Stored(TypedDict):
+    """What every caption answer says about the generation it stored in the history."""
+
+    id: uuid.UUID
+    provider: ProviderKind
+    model: str | None
+    usage: schemas.TokenUsage
 
 
-def _generation(
-    record: CaptionGeneration,
-    provider: CaptionProvider,
-    seed: int,
-    variants: list[schemas.Variant],
-    usage: Usage,
-) -> schemas.Generation:
-    return schemas.Generation(
+def _stored(record: CaptionGeneration, provider: CaptionProvider, usage: Usage) -> _Stored:
+    return _Stored(
         id=record.id,
         provider=provider.kind,
         model=provider.model,
-        seed=seed,
-        variants=variants,
-        usage=_usage(usage),
+        usage=schemas.TokenUsage(
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+        ),
     )
+
+
+async def _store(
+    session: AsyncSession,
+    access: WorkspaceAccess,
+    action: CaptionAction,
+    provider: CaptionProvider,
+    body: BaseModel,
+    variants: Sequence[BaseModel | dict[str, Any]],
+    usage: Usage,
+    *,
+    seed: int | None = None,
+) -> _Stored:
+    """Add the generation to the workspace's history (flushed, so it has its id)."""
+    record = _record(access, action, provider, body, variants, usage, seed=seed)
+    session.add(record)
+    await session.flush()
+    return _stored(record, provider, usage)
 
 
 def describe_record(record: CaptionGeneration) -> schemas.GenerationRecord:
@@ -701,6 +684,11 @@ async def update_settings(
             raise invalid("base_url", "a model server needs its base URL")
         if not body.model:
             raise invalid("model", "a model server needs the model's name")
+        await check_url(
+            body.base_url,
+            TargetPolicy.from_settings(held.settings),
+            refuse=lambda message: invalid("base_url", message),
+        )
     row = await repository.settings_of(session, workspace_id)
     if row is None:
         row = CaptionSettings(workspace_id=workspace_id)
@@ -744,7 +732,10 @@ async def check_connection(
                 model=model,
                 api_key=api_key,
                 timeout_seconds=held.settings.ai_timeout_seconds,
-            )
+            ),
+            transport=None
+            if base_url == held.settings.ai_base_url
+            else workspace_transport(held.settings),
         )
     try:
         report = await provider.check_connection()

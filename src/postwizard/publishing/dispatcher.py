@@ -133,6 +133,19 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+async def sleep_until_woken(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Sleep up to `seconds`, ending early when `stop` is set or `wake` is set again (it is
+    cleared first, so only a wake-up that comes after this call ends the sleep)."""
+    wake.clear()
+    stopping = asyncio.ensure_future(stop.wait())
+    waking = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({stopping, waking}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        waking.cancel()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -267,16 +280,7 @@ class Dispatcher:
             wait = min(wait, max(0.0, (next_due - self.clock()).total_seconds()))
         if self._in_flight:
             wait = min(wait, 0.5)
-        self._wake.clear()
-        stopping = asyncio.ensure_future(stop.wait())
-        waking = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stopping, waking}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stopping.cancel()
-            waking.cancel()
+        await sleep_until_woken(stop, self._wake, wait)
 
     def _prepare(self, session: AsyncSession, claim: Claim, now: datetime) -> None:
         """The common case goes straight to the network: its Attempt row is committed with the

@@ -12,6 +12,9 @@ the dispatcher are the limits that hold across workers):
 A call that would wait only briefly for a token waits; one that would wait longer is not made:
 the delivery goes back to `retry_wait` until the bucket has refilled, so no lease is held and
 no worker slot is blocked while a bucket refills.
+
+The metric collector paces its reads with the same `Pacer`, given the networks' read limits
+(`analytics/read_pacing.py`).
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ class TokenBucket:
 
 @dataclass
 class Pacer:
-    """The buckets and semaphores of one dispatcher."""
+    """The buckets and semaphores of one dispatcher (publish calls) or one metric collector
+    (reads, with `analytics.read_pacing.DEFAULT_READ_PACING`)."""
 
     pacing: Mapping[Network, NetworkPacing] = field(default_factory=lambda: DEFAULT_PACING)
     clock: Callable[[], float] = time.monotonic
@@ -144,15 +148,18 @@ class Pacer:
             bucket.take()
         return True
 
-    async def acquire(self, network: Network, account_id: uuid.UUID) -> float:
-        """Take a token from each bucket of this call, waiting up to `SHORT_WAIT_S`. Returns 0
-        when the call may go ahead, else the seconds until it may (nothing was taken)."""
+    async def acquire(self, network: Network, account_id: uuid.UUID, requests: int = 1) -> float:
+        """Take `requests` tokens from each bucket of this call once one is available, waiting
+        up to `SHORT_WAIT_S`. Returns 0 when the call may go ahead, else the seconds until it
+        may (nothing was taken). Taking several at once may leave a bucket in debt, which the
+        next call waits out, so the average rate holds."""
         buckets = self._buckets(network, account_id)
         while True:
             wait = max((bucket.wait_time() for bucket in buckets), default=0.0)
             if wait == 0:
                 for bucket in buckets:
-                    bucket.take()
+                    for _ in range(requests):
+                        bucket.take()
                 return 0.0
             if wait > SHORT_WAIT_S:
                 return wait
