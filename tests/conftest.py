@@ -72,6 +72,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "secret_key": TEST_SECRET,
             "log_format": "console",
             "embedded_worker": False,
+            # The fake networks and model servers listen on loopback, which the SSRF guard
+            # refuses by default (tests/test_ssrf_guard.py overrides this).
+            "private_network_allowlist": "127.0.0.0/8,::1,localhost",
         }
         values.update(overrides)
         return Settings.model_validate(values)

@@ -41,6 +41,8 @@ def running_server(data_dir: Path, **env: str) -> Iterator[ServerProcess]:
         "POSTWIZARD_DATA_DIR": str(data_dir),
         "POSTWIZARD_LOG_FORMAT": "json",
         "POSTWIZARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # The fake networks listen on loopback, which the SSRF guard refuses by default.
+        "POSTWIZARD_PRIVATE_NETWORK_ALLOWLIST": "127.0.0.0/8,::1,localhost",
         **env,
     }
     with log_path.open("wb") as log:

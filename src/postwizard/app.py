@@ -19,6 +19,7 @@ from postwizard.api.errors import install_error_handlers
 from postwizard.api.middleware import BodySizeLimit
 from postwizard.api.openapi import install_openapi
 from postwizard.api.resources import Resources, resources_of
+from postwizard.api.security_headers import SecurityHeaders
 from postwizard.auth.csrf import CsrfProtection
 from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.router import router as auth_router
@@ -43,7 +44,7 @@ from postwizard.publishing.router import router as publishing_router
 from postwizard.realtime.bus import create_bus
 from postwizard.realtime.router import router as realtime_router
 from postwizard.sandbox.app import close_sandbox_app
-from postwizard.web.spa import spa_router
+from postwizard.web.spa import DIST_DIR, spa_router
 from postwizard.workspaces.router import router as workspaces_router
 
 API_ROUTERS = (
@@ -165,5 +166,6 @@ def create_app(
     app.add_middleware(
         CsrfProtection, secure_cookie=settings.is_https, exempt_prefixes=(SANDBOX_MOUNT + "/",)
     )
+    app.add_middleware(SecurityHeaders, index_html=DIST_DIR / "index.html", https=settings.is_https)
     app.add_middleware(RequestObservability)
     return app

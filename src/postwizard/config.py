@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Posts per X account per 24 hours that PostWizard sends; 17 is the Free access tier's limit, raise it for Basic (100) or Pro.",
     )
+    allow_private_network_targets: bool = Field(
+        default=False,
+        description="Let URLs people give (Mastodon server, Bluesky PDS, a workspace's AI server) reach private, loopback and link-local addresses. Only where every user is trusted.",
+    )
+    private_network_allowlist: str = Field(
+        default="",
+        description="Comma-separated hosts and CIDRs (e.g. ollama.lan,10.0.0.0/24) that URLs people give may reach although they are private.",
+    )
     telegram_api_url: str = Field(
         default="https://api.telegram.org",
         description="The Telegram Bot API server; set it to your own telegram-bot-api server to lift upload limits.",
@@ -290,7 +298,7 @@ def load_or_create_secret_file(path: Path) -> str:
         value = path.read_text().strip()
         check_secret(value, source=str(path))
         return value
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     value = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must not write different keys.
     try:

@@ -78,6 +78,13 @@ async def page(
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    # The Content-Security-Policy must not block anything the app does.
+    opened.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield opened
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         artifacts = Path(os.environ.get("POSTWIZARD_TEST_ARTIFACTS", "test-results"))

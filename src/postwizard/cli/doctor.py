@@ -60,10 +60,25 @@ def check_data_dir(settings: Settings) -> Check:
         return Check("data dir", True, f"{path} will be created on first start")
     if not os.access(path, os.W_OK):
         return Check("data dir", False, f"{path} is not writable by this user")
-    key = path / SECRET_KEY_FILE
-    if key.exists() and stat.S_IMODE(key.stat().st_mode) & 0o077:
-        return Check("data dir", False, f"{key} is readable by others; run `chmod 600 {key}`")
     return Check("data dir", True, f"{path} is writable")
+
+
+def check_permissions(settings: Settings) -> Check:
+    """Warn when the data dir (database, media) or the secret key file can be read by the group
+    or by everyone: the key opens every stored credential."""
+    path = settings.data_dir
+    candidates = [(path, "700"), (path / SECRET_KEY_FILE, "600")]
+    loose = [
+        f"{item} is {'group' if not mode & 0o007 else 'world'}-accessible "
+        f"(mode {mode:03o}): run `chmod {fix} {item}`"
+        for item, fix in candidates
+        if item.exists() and (mode := stat.S_IMODE(item.stat().st_mode)) & 0o077
+    ]
+    if loose:
+        return Check("permissions", False, "; ".join(loose), required=False)
+    if not path.exists():
+        return Check("permissions", True, "nothing to check yet", required=False)
+    return Check("permissions", True, "data dir and secret key are private", required=False)
 
 
 async def check_database(settings: Settings) -> Check:
@@ -134,6 +149,7 @@ def run_doctor(settings: Settings, console: Console) -> bool:
     console.print(config)
     checks = [
         check_data_dir(settings),
+        check_permissions(settings),
         *asyncio.run(_async_checks(settings)),
         check_front_end(),
         check_ffprobe(),

@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard import __version__
@@ -58,7 +59,7 @@ def load_settings() -> Settings:
 def migrate_database(settings: Settings) -> None:
     from postwizard.db.migrate import upgrade_to_head
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade_to_head(settings.effective_database_url)
 
 
@@ -338,3 +339,168 @@ def doctor() -> None:
     settings = load_settings()
     healthy = run_doctor(settings, console)
     raise typer.Exit(0 if healthy else 1)
+
+
+@app.command("rotate-key")
+def rotate_key(
+    new_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POSTWIZARD_NEW_SECRET_KEY",
+            help="The new secret (at least 32 characters); default: a random one is generated.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Re-encrypt every stored credential under a new instance secret key, in one transaction.
+    Stop every `serve` and `worker` process first, and start them again afterwards."""
+    from postwizard.cli.keys import (
+        commit_key_file,
+        generate_key,
+        key_file,
+        reencrypt_all,
+        stage_key_file,
+        validate_new_key,
+    )
+
+    settings = load_settings()
+    path = key_file(settings)
+    if path is not None and not path.exists():
+        errors.print(
+            f"[red]Error:[/red] no secret key at {path} and POSTWIZARD_SECRET_KEY is not set."
+        )
+        raise typer.Exit(1)
+    old_key = settings.resolved_secret_key()
+    chosen = new_key if new_key is not None else generate_key()
+    try:
+        validate_new_key(old_key, chosen)
+    except PostWizardError as error:
+        errors.print(f"[red]Error:[/red] {error.message}")
+        raise typer.Exit(2) from None
+    pending = stage_key_file(path, chosen) if path is not None else None
+    try:
+        rotation = run_in_session(settings, lambda session: reencrypt_all(session, old_key, chosen))
+    except BaseException:
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        raise
+    console.print(
+        f"[green]Re-encrypted[/green] the credentials of {rotation.accounts} accounts and "
+        f"{rotation.api_keys} workspace model API keys."
+    )
+    if path is not None and pending is not None:
+        commit_key_file(pending, path)
+        console.print(f"The new key is in {path}. Start PostWizard again.")
+        return
+    console.print(
+        "The key came from POSTWIZARD_SECRET_KEY: set it to the new key below everywhere "
+        "PostWizard runs (web and workers) before starting them again, or nothing will decrypt."
+    )
+    if new_key is None:
+        print(chosen)
+
+
+def _media_progress(label: str, total: int) -> tuple[Progress, Callable[[int], None]]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    progress = Progress(*columns, console=errors, transient=True)
+    task = progress.add_task("media", total=total or None)
+
+    def advance(size: int) -> None:
+        progress.advance(task, size)
+
+    return progress, advance
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="The archive to write (default: postwizard-backup-<UTC time>.tar.gz here).",
+        ),
+    ] = None,
+) -> None:
+    """Back up the database (SQLite online backup, or pg_dump on PostgreSQL) and the media into one
+    .tar.gz with a manifest (version, schema revision, row counts, checksums). Safe while running."""
+    from postwizard.cli.backup import create_backup, default_output, media_size
+
+    settings = load_settings()
+    target = output or default_output()
+    progress, advance = _media_progress("Media", media_size(settings))
+    try:
+        with progress:
+            result = create_backup(settings, target, advance)
+    except PostWizardError as error:
+        errors.print(f"[red]Error:[/red] {error.message}")
+        raise typer.Exit(1) from None
+    manifest = result.manifest
+    console.print(
+        f"[green]Backup written[/green] to {result.path}: schema {manifest['schema_revision']}, "
+        f"{sum(manifest['counts'].values())} rows, {manifest['media']['files']} media files.",
+        highlight=False,
+    )
+    console.print(
+        "It holds encrypted credentials but not the secret key: keep the key "
+        "(data dir `secret_key` or POSTWIZARD_SECRET_KEY) safe separately."
+    )
+
+
+@app.command()
+def restore(
+    archive: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="A `postwizard backup` archive."
+        ),
+    ],
+    allow_other_key: Annotated[
+        bool,
+        typer.Option(
+            "--allow-other-key",
+            help="Restore even though this instance's secret key differs (accounts must be reconnected).",
+        ),
+    ] = False,
+) -> None:
+    """Restore a backup into an EMPTY instance (new data dir / empty database): checksums and row
+    counts are verified, and the schema is migrated forward when the backup is older."""
+    from postwizard.cli.backup import restore_backup
+
+    settings = load_settings()
+    progress, advance = _media_progress("Media", 0)
+    try:
+        with progress:
+            result = restore_backup(
+                settings, archive, allow_other_key=allow_other_key, progress=advance
+            )
+    except PostWizardError as error:
+        errors.print(f"[red]Error:[/red] {error.message}")
+        raise typer.Exit(1) from None
+    manifest = result.manifest
+    migrated = (
+        f", migrated {result.migrated_from} → {result.migrated_to}"
+        if result.migrated_from != result.migrated_to
+        else ""
+    )
+    console.print(
+        f"[green]Restored[/green] the backup of {manifest['created_at']}: "
+        f"{sum(manifest['counts'].values())} rows, {manifest['media']['files']} media files, "
+        f"checksums verified{migrated}.",
+        highlight=False,
+    )

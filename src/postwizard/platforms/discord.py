@@ -39,8 +39,9 @@ from typing import IO, Any
 
 import httpx
 
-from postwizard.platforms.limits import MediaFacts, check
+from postwizard.platforms.http_calls import NOT_SENT, new_client
 from postwizard.platforms.networks import Network
+from postwizard.platforms.outgoing import check_request, open_media
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -48,7 +49,6 @@ from postwizard.platforms.protocol import (
     ConnectedAccount,
     ConnectError,
     ConnectField,
-    MediaItem,
     PermanentError,
     PostMetrics,
     Published,
@@ -225,8 +225,7 @@ class DiscordPlatform:
         )
         self.buckets = RateLimitBuckets(max_wait=max_rate_limit_wait)
         self._owns_client = client is None
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -290,9 +289,7 @@ class DiscordPlatform:
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         address = self._address(account)
-        violations = check(Network.DISCORD, request.text, [_facts(m) for m in request.media])
-        if violations:
-            raise PermanentError(" ".join(violation.message for violation in violations))
+        check_request(Network.DISCORD, request)
         payload = _payload(request)
         thread_id = _optional_str(account.options.get("thread_id")) or address.thread_id
         with ExitStack() as opened:
@@ -308,7 +305,7 @@ class DiscordPlatform:
                     for index, item in enumerate(request.media)
                 ]
                 files = [
-                    (f"files[{index}]", (item.filename, _open(opened, item), item.mime_type))
+                    (f"files[{index}]", (item.filename, open_media(opened, item), item.mime_type))
                     for index, item in enumerate(request.media)
                 ]
             response = await self._send(
@@ -388,7 +385,7 @@ class DiscordPlatform:
                 response = await self._client.request(
                     method, address.url, params=params, json=payload
                 )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        except NOT_SENT as error:
             raise TransientError(f"Discord is unreachable ({type(error).__name__}).") from error
         except httpx.TransportError as error:
             if create:
@@ -536,24 +533,3 @@ def _number(value: Any) -> float | None:
 
 def _optional_str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def _facts(item: MediaItem) -> MediaFacts:
-    return MediaFacts(
-        mime_type=item.mime_type,
-        size_bytes=item.size_bytes,
-        width=item.width,
-        height=item.height,
-        duration_seconds=item.duration_seconds,
-    )
-
-
-def _open(files: ExitStack, item: MediaItem) -> IO[bytes]:
-    """The file, opened for httpx to stream in chunks (never read whole)."""
-    try:
-        return files.enter_context(item.path.open("rb"))
-    except OSError as error:
-        raise PermanentError(
-            f"The attachment {item.filename} cannot be read from PostWizard's media store "
-            f"({error.strerror}). Attach it again."
-        ) from error

@@ -33,19 +33,18 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import IO, Any
 
-from postwizard.platforms.limits import MediaFacts, check
 from postwizard.platforms.meta.base import (
     MetaPlatformBase,
     comparable,
     count,
     insight_values,
     parse_time,
-    since_timestamp,
     summary_count,
 )
 from postwizard.platforms.meta.errors import INVALID_PARAMETER_CODE, GraphRefusedError
 from postwizard.platforms.meta.login import CREATE_CONTENT_TASK
 from postwizard.platforms.networks import Network
+from postwizard.platforms.outgoing import check_request
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -194,29 +193,17 @@ class FacebookPlatform(MetaPlatformBase):
             raise UndecidableOutcomeError(
                 "This Facebook post has no text to recognise it by among the Page's posts."
             )
-        params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": 100}
-        since = since_timestamp(request.first_attempt_at)
-        if since is not None:
-            params["since"] = since
-        matches: list[dict[str, Any]] = []
-        async for page in self.api.iterate(
+        post = await self._find_posted(
             f"/{page_id}/posts",
+            request,
             token=token,
-            params=params,
+            fields="id,message,created_time,permalink_url",
             what="looking for the post among the Page's posts",
+            is_it=lambda post: comparable(str(post.get("message") or "")) == wanted,
+            posted_by="the Page",
             permission="pages_read_engagement",
-            max_pages=self.reconcile_max_pages,
-        ):
-            matches += [p for p in page.items if comparable(str(p.get("message") or "")) == wanted]
-            if not page.has_more:
-                # Newest first: the last match is the oldest, the one a duplicate would follow.
-                return _published_post(matches[-1]) if matches else None
-        if matches:
-            return _published_post(matches[-1])
-        raise UnknownOutcomeError(
-            "Could not tell whether the Facebook post was published: the Page has too many posts "
-            "since the first attempt to read them all."
         )
+        return _published_post(post) if post is not None else None
 
     # --- Numbers -----------------------------------------------------------------------------
 
@@ -289,19 +276,7 @@ def _check(request: PublishRequest) -> None:
         raise PermanentError(
             "Facebook Pages have no reply chains; publish this part as its own post."
         )
-    facts = [
-        MediaFacts(
-            mime_type=item.mime_type,
-            size_bytes=item.size_bytes,
-            width=item.width,
-            height=item.height,
-            duration_seconds=item.duration_seconds,
-        )
-        for item in request.media
-    ]
-    violations = check(Network.FACEBOOK, request.text, facts)
-    if violations:
-        raise PermanentError(" ".join(v.message for v in violations))
+    check_request(Network.FACEBOOK, request)
 
 
 def _no_id() -> UnknownOutcomeError:

@@ -48,7 +48,6 @@ from typing import Any
 import httpx
 import structlog
 
-from postwizard.platforms.limits import MediaFacts, check
 from postwizard.platforms.meta.base import (
     DEFAULT_TIMEOUT_S,
     RECONCILE_MAX_PAGES,
@@ -57,7 +56,6 @@ from postwizard.platforms.meta.base import (
     count,
     insight_values,
     parse_time,
-    since_timestamp,
 )
 from postwizard.platforms.meta.errors import PUBLISHING_LIMIT_RETRY_AFTER_S, GraphRefusedError
 from postwizard.platforms.meta.graph import (
@@ -67,6 +65,7 @@ from postwizard.platforms.meta.graph import (
 )
 from postwizard.platforms.meta.media_urls import public_media_urls
 from postwizard.platforms.networks import Network
+from postwizard.platforms.outgoing import check_request
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -402,35 +401,19 @@ class InstagramPlatform(MetaPlatformBase):
                 "This Instagram post has no caption to recognise it by among the account's posts."
             )
         media_type = _post_media_type(request.media)
-        params: dict[str, Any] = {
-            "fields": "id,caption,media_type,timestamp,permalink",
-            "limit": 100,
-        }
-        since = since_timestamp(request.first_attempt_at)
-        if since is not None:
-            params["since"] = since
-        matches: list[dict[str, Any]] = []
-        async for page in self.api.iterate(
+        media = await self._find_posted(
             f"/{ig_id}/media",
+            request,
             token=token,
-            params=params,
+            fields="id,caption,media_type,timestamp,permalink",
             what="looking for the post among the account's posts",
-            max_pages=self.reconcile_max_pages,
-        ):
-            matches += [
-                m
-                for m in page.items
-                if comparable(str(m.get("caption") or "")) == wanted
+            is_it=lambda m: (
+                comparable(str(m.get("caption") or "")) == wanted
                 and m.get("media_type") == media_type
-            ]
-            if not page.has_more:
-                return _published(matches[-1]) if matches else None
-        if matches:
-            return _published(matches[-1])
-        raise UnknownOutcomeError(
-            "Could not tell whether the Instagram post was published: the account has too many "
-            "posts since the first attempt to read them all."
+            ),
+            posted_by="the account",
         )
+        return _published(media) if media is not None else None
 
     # --- Numbers -----------------------------------------------------------------------------
 
@@ -489,19 +472,7 @@ class InstagramPlatform(MetaPlatformBase):
 def _check(request: PublishRequest) -> None:
     if request.reply_to:
         raise PermanentError("Instagram posts have no reply chains; publish this one on its own.")
-    facts = [
-        MediaFacts(
-            mime_type=item.mime_type,
-            size_bytes=item.size_bytes,
-            width=item.width,
-            height=item.height,
-            duration_seconds=item.duration_seconds,
-        )
-        for item in request.media
-    ]
-    violations = check(Network.INSTAGRAM, request.text, facts)
-    if violations:
-        raise PermanentError(" ".join(v.message for v in violations))
+    check_request(Network.INSTAGRAM, request)
 
 
 def _container_key(ig_id: str, request: PublishRequest) -> tuple[str, ...]:

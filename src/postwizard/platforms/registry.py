@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from postwizard.config import Settings
 from postwizard.errors import PostWizardError
+from postwizard.net.ssrf import TargetPolicy
 from postwizard.platforms.bluesky import BlueskyPlatform
 from postwizard.platforms.discord import DiscordPlatform
 from postwizard.platforms.facebook import FacebookPlatform
@@ -100,9 +101,11 @@ class PlatformRegistry:
             sandbox = SandboxPlatform(IN_PROCESS_SANDBOX_URL, client=client, public_url=public)
         # Mastodon, Bluesky and Discord have no fixed API host to configure: every account
         # carries its server (instance, PDS, webhook URL).
+        # Their servers are URLs people give: requests to them go through the SSRF guard.
+        guard = TargetPolicy.from_settings(settings)
         defaults: dict[Network, Callable[[], Platform]] = {
-            Network.MASTODON: MastodonPlatform,
-            Network.BLUESKY: BlueskyPlatform,
+            Network.MASTODON: lambda: MastodonPlatform(guard=guard),
+            Network.BLUESKY: lambda: BlueskyPlatform(guard=guard),
             Network.TELEGRAM: lambda: TelegramPlatform(api_url=settings.telegram_api_url),
             Network.DISCORD: DiscordPlatform,
         }

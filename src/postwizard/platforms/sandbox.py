@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
     AccountRef,
@@ -73,9 +74,7 @@ class SandboxPlatform:
         self.base_url = base_url.rstrip("/")
         # Where people open the sandbox's post links (the in-process address is not reachable).
         self.public_url = (public_url or base_url).rstrip("/")
-        # Keep as many connections alive as the dispatcher makes calls at once (httpx keeps 20).
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -32,8 +32,10 @@ from typing import IO, Any
 
 import httpx
 
-from postwizard.platforms.limits import MediaFacts, MediaKind, check
+from postwizard.platforms.http_calls import NOT_SENT, new_client
+from postwizard.platforms.limits import MediaKind
 from postwizard.platforms.networks import Network
+from postwizard.platforms.outgoing import check_request, media_facts, open_media
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -123,8 +125,7 @@ class TelegramPlatform:
         # A self-hosted telegram-bot-api server (larger uploads) is another `api_url`.
         self.api_url = api_url.rstrip("/")
         self._owns_client = client is None
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -202,9 +203,7 @@ class TelegramPlatform:
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         token, chat_id = _token(account), _chat_id(account)
-        violations = check(Network.TELEGRAM, request.text, [_facts(m) for m in request.media])
-        if violations:
-            raise PermanentError(" ".join(violation.message for violation in violations))
+        check_request(Network.TELEGRAM, request)
         fields: dict[str, Any] = {"chat_id": chat_id}
         if _flag(request.options, "silent", "disable_notification"):
             fields["disable_notification"] = True
@@ -237,7 +236,7 @@ class TelegramPlatform:
         if is_video:
             fields.update(_video_details(item))
         with ExitStack() as files:
-            upload = {field: (item.filename, _open(files, item), item.mime_type)}
+            upload = {field: (item.filename, open_media(files, item), item.mime_type)}
             method = "sendVideo" if is_video else "sendPhoto"
             return await self._call(token, method, fields, files=upload, create=True)
 
@@ -259,7 +258,7 @@ class TelegramPlatform:
                 if index == 0 and caption:
                     entry["caption"] = caption
                 described.append(entry)
-                upload[name] = (item.filename, _open(files, item), item.mime_type)
+                upload[name] = (item.filename, open_media(files, item), item.mime_type)
             fields["media"] = described
             return await self._call(token, "sendMediaGroup", fields, files=upload, create=True)
 
@@ -305,7 +304,7 @@ class TelegramPlatform:
                 # Multipart values are strings; objects go JSON-serialized, as the API asks.
                 data = {name: _form_value(value) for name, value in fields.items()}
                 response = await self._client.post(url, data=data, files=dict(files))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        except NOT_SENT as error:
             raise TransientError(
                 f"Telegram's Bot API is unreachable ({type(error).__name__})."
             ) from error
@@ -510,18 +509,8 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
-def _facts(item: MediaItem) -> MediaFacts:
-    return MediaFacts(
-        mime_type=item.mime_type,
-        size_bytes=item.size_bytes,
-        width=item.width,
-        height=item.height,
-        duration_seconds=item.duration_seconds,
-    )
-
-
 def _kind(item: MediaItem) -> MediaKind:
-    return _facts(item).kind
+    return media_facts(item).kind
 
 
 def _video_details(item: MediaItem) -> dict[str, Any]:
@@ -531,14 +520,3 @@ def _video_details(item: MediaItem) -> dict[str, Any]:
     if item.duration_seconds:
         details["duration"] = round(item.duration_seconds)
     return details
-
-
-def _open(files: ExitStack, item: MediaItem) -> IO[bytes]:
-    """The file, opened for httpx to stream in chunks (never read whole)."""
-    try:
-        return files.enter_context(item.path.open("rb"))
-    except OSError as error:
-        raise PermanentError(
-            f"The attachment {item.filename} cannot be read from PostWizard's media store "
-            f"({error.strerror}). Attach it again."
-        ) from error

@@ -34,12 +34,14 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from postwizard.platforms.limits import MediaFacts, check
+from postwizard.platforms.http_calls import new_client, send
 from postwizard.platforms.networks import Network
+from postwizard.platforms.oauth2 import authorization_url, code_grant, stored_time
+from postwizard.platforms.outgoing import check_request
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -93,7 +95,6 @@ REPLY_CONTROLS = frozenset(
 TOKEN_CODES = frozenset({102, 190})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613}) | frozenset(range(80001, 80015))
 TRANSIENT_CODES = frozenset({2})
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MEDIA_FIELDS = "id,text,timestamp,permalink,media_type"
 # What Threads answers a container's `error_message` with, in words a person can act on.
 _CONTAINER_ERRORS = {
@@ -150,8 +151,7 @@ class ThreadsPlatform:
         self.container_timeout = container_timeout
         self.reconcile_max_pages = reconcile_max_pages
         self._owns_client = client is None
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -164,29 +164,23 @@ class ThreadsPlatform:
     ) -> OAuthStart:
         """Where the person approves PostWizard's Threads app (scopes comma-separated, as Meta
         writes them)."""
-        query = urlencode(
-            {
-                "client_id": self.client_id,
-                "redirect_uri": redirect_uri,
-                "scope": ",".join(self.scopes),
-                "response_type": "code",
-                "state": state,
-            }
+        url = authorization_url(
+            self.authorize_url,
+            client_id=self.client_id,
+            redirect_uri=redirect_uri,
+            scope=",".join(self.scopes),
+            state=state,
         )
-        return OAuthStart(authorize_url=f"{self.authorize_url}?{query}")
+        return OAuthStart(authorize_url=url)
 
     async def finish_oauth(
         self, pending: Mapping[str, str], code: str, redirect_uri: str
     ) -> ConnectedAccount:
         """Exchange the code for a short-lived token, that for a long-lived one, and read who
         the profile is."""
-        form = {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
+        form = code_grant(
+            code, redirect_uri, client_id=self.client_id, client_secret=self.client_secret
+        )
         try:
             short = await self._call("POST", self.token_url, data=form, what="exchanging the code")
             short_token = _string(short, "access_token")
@@ -231,10 +225,10 @@ class ThreadsPlatform:
     def needs_refresh(self, credentials: Mapping[str, str], now: datetime) -> bool:
         """True when the long-lived token ends within a week, is old enough for Threads to
         refresh it (24 hours) and has not run out yet (then only reconnecting helps)."""
-        expires_at = _moment(credentials.get("expires_at"))
+        expires_at = stored_time(credentials.get("expires_at"))
         if expires_at is None or expires_at <= now or expires_at - now > REFRESH_AHEAD:
             return False
-        issued_at = _moment(credentials.get("issued_at"))
+        issued_at = stored_time(credentials.get("issued_at"))
         return issued_at is None or now - issued_at >= MIN_TOKEN_AGE_FOR_REFRESH
 
     async def refresh(self, account: AccountRef) -> Mapping[str, str]:
@@ -256,9 +250,7 @@ class ThreadsPlatform:
         """Check the post, the media URLs and the publishing quota; create the container(s),
         wait until Threads has fetched the media, then publish."""
         user_id, token = _identity(account)
-        violations = check(Network.THREADS, request.text, [_facts(m) for m in request.media])
-        if violations:
-            raise PermanentError(" ".join(violation.message for violation in violations))
+        check_request(Network.THREADS, request)
         media_urls = [self._media_url(item) for item in request.media]
         base = _post_fields(request)
         await self._check_quota(user_id, token, is_reply=request.reply_to is not None)
@@ -497,23 +489,17 @@ class ThreadsPlatform:
     ) -> dict[str, Any]:
         """One request; its JSON object, or the `PlatformError` its failure means."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            response = await self._client.request(
-                method, url, params=params, data=data, headers=headers
-            )
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"Threads could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            if creates_post:
-                raise UnknownOutcomeError(
-                    f"Threads gave no answer after PostWizard sent the post "
-                    f"({type(error).__name__}); it may or may not have been published."
-                ) from error
-            raise TransientError(
-                f"Threads gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self._client,
+            method,
+            url,
+            network="Threads",
+            what=what,
+            creates_post=creates_post,
+            params=params,
+            data=data,
+            headers=headers,
+        )
         if response.status_code >= 400:
             raise classify(response, what=what, creates_post=creates_post, permission=permission)
         try:
@@ -651,26 +637,6 @@ def _string(answer: Mapping[str, Any], key: str) -> str:
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
         return str(value)
     raise ConnectError(f"Threads answered without {key}.")
-
-
-def _moment(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _facts(item: MediaItem) -> MediaFacts:
-    return MediaFacts(
-        mime_type=item.mime_type,
-        size_bytes=item.size_bytes,
-        width=item.width,
-        height=item.height,
-        duration_seconds=item.duration_seconds,
-    )
 
 
 def _post_fields(request: PublishRequest) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from postwizard.net.ssrf import TargetPolicy, field_refusal, guarded_client
 from postwizard.platforms.bluesky.errors import classify
 from postwizard.platforms.bluesky.post_record import (
     GET_RECORD,
@@ -31,11 +32,13 @@ from postwizard.platforms.bluesky.record_key import (
 from postwizard.platforms.bluesky.session import access_token_needs_refresh
 from postwizard.platforms.bluesky.sign_in import (
     CONNECT_FIELDS,
+    FIELD_SERVICE_URL,
     GET_PROFILE,
     connect_account,
     renew_session,
 )
 from postwizard.platforms.bluesky.xrpc import Xrpc, XrpcFailure
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
     AccountRef,
@@ -77,13 +80,16 @@ class BlueskyPlatform:
         service_url: str = DEFAULT_SERVICE_URL,
         plc_directory_url: str = DEFAULT_PLC_DIRECTORY_URL,
         web_url: str = DEFAULT_WEB_URL,
+        guard: TargetPolicy | None = None,
     ) -> None:
+        # `guard`: the service and the PDS a DID document names are URLs people control;
+        # every request goes through the SSRF guard.
+        if client is None and guard is not None:
+            client = guarded_client(guard, timeout, refuse=field_refusal(FIELD_SERVICE_URL))
         self.service_url = service_url.rstrip("/")
         self.plc_directory_url = plc_directory_url.rstrip("/")
         self.web_url = web_url.rstrip("/")
-        # Keep as many connections alive as the dispatcher makes calls at once (httpx keeps 20).
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
         self._xrpc = Xrpc(self._client)
         self._records = PostRecordBuilder(self._xrpc)
 

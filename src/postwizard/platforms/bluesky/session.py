@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postwizard.platforms.bluesky.identity import pds_from_did_document
+from postwizard.platforms.oauth2 import stored_time
 
 # The keys of the credentials mapping (encrypted at rest by the engine).
 IDENTIFIER = "identifier"
@@ -81,14 +82,7 @@ def session_credentials(answer: Mapping[str, Any], *, pds_url: str) -> dict[str,
 
 def expires_at(credentials: Mapping[str, str], key: str) -> datetime | None:
     """A stored expiry time (ACCESS_EXPIRES_AT or REFRESH_EXPIRES_AT), None if unknown."""
-    value = credentials.get(key)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return stored_time(credentials.get(key))
 
 
 def access_token_needs_refresh(credentials: Mapping[str, str], now: datetime) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from postwizard.platforms.http_calls import send
 from postwizard.platforms.protocol import (
     AuthExpiredError,
     PermanentError,
@@ -40,7 +41,6 @@ VERSION_SETTING = "POSTWIZARD_LINKEDIN_VERSION"
 DEFAULT_RETRY_AFTER_S = 300.0
 """After a 429 that names no wait and no daily limit: LinkedIn documents no window for its
 short-term throttles; five minutes keeps PostWizard well clear of them."""
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _VERSION_CODES = frozenset({"NONEXISTENT_VERSION", "VERSION_MISSING", "INVALID_VERSION"})
 EXPIRY_MARGIN = timedelta(minutes=1)
 
@@ -113,23 +113,17 @@ class LinkedInApi:
         headers: Mapping[str, str] | None = None,
         creates_post: bool = False,
     ) -> httpx.Response:
-        try:
-            response = await self.client.request(
-                method, url, json=json, content=content, headers=headers
-            )
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"LinkedIn could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            if creates_post:
-                raise UnknownOutcomeError(
-                    f"LinkedIn gave no answer after PostWizard sent the post "
-                    f"({type(error).__name__}); it may or may not have been published."
-                ) from error
-            raise TransientError(
-                f"LinkedIn gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self.client,
+            method,
+            url,
+            network="LinkedIn",
+            what=what,
+            creates_post=creates_post,
+            json=json,
+            content=content,
+            headers=headers,
+        )
         if response.status_code >= 400:
             raise self.classify(response, what=what, scope=scope, creates_post=creates_post)
         return response

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from postwizard.platforms.linkedin.api import LinkedInApi, error_body, json_object
+from postwizard.platforms.oauth2 import stored_time
 from postwizard.platforms.protocol import (
     AuthExpiredError,
     ConnectedAccount,
@@ -76,24 +77,14 @@ def token_credentials(answer: Mapping[str, Any], now: datetime) -> dict[str, str
     return credentials
 
 
-def moment(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def needs_refresh(credentials: Mapping[str, str], now: datetime) -> bool:
     """True when there is a usable refresh token and the access token ends within a day."""
     if not credentials.get("refresh_token"):
         return False
-    refresh_expires_at = moment(credentials.get("refresh_expires_at"))
+    refresh_expires_at = stored_time(credentials.get("refresh_expires_at"))
     if refresh_expires_at is not None and refresh_expires_at <= now:
         return False
-    expires_at = moment(credentials.get("expires_at"))
+    expires_at = stored_time(credentials.get("expires_at"))
     return expires_at is not None and expires_at - now < REFRESH_AHEAD
 
 

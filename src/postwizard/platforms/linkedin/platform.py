@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import httpx
 
-from postwizard.platforms.limits import MediaFacts, check
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.linkedin import oauth
 from postwizard.platforms.linkedin.api import LinkedInApi, json_object
 from postwizard.platforms.linkedin.little_text import escape_little_text, unescape_little_text
 from postwizard.platforms.linkedin.media import MediaUploader
 from postwizard.platforms.networks import Network
+from postwizard.platforms.oauth2 import authorization_url, code_grant, stored_time
+from postwizard.platforms.outgoing import check_request
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -80,8 +82,7 @@ class LinkedInPlatform:
         self.media_timeout = media_timeout
         self.reconcile_max_pages = reconcile_max_pages
         self._owns_client = client is None
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -97,28 +98,22 @@ class LinkedInPlatform:
     async def start_oauth(
         self, form: Mapping[str, str], redirect_uri: str, state: str
     ) -> OAuthStart:
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": redirect_uri,
-                "state": state,
-                "scope": " ".join(self.scopes),
-            }
+        url = authorization_url(
+            self.authorize_url,
+            client_id=self.client_id,
+            redirect_uri=redirect_uri,
+            scope=" ".join(self.scopes),
+            state=state,
         )
-        return OAuthStart(authorize_url=f"{self.authorize_url}?{query}")
+        return OAuthStart(authorize_url=url)
 
     async def finish_oauth(
         self, pending: Mapping[str, str], code: str, redirect_uri: str
     ) -> Sequence[ConnectedAccount]:
         """The member, and every page they administer: all are connected."""
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-        }
+        form = code_grant(
+            code, redirect_uri, client_id=self.client_id, client_secret=self.client_secret
+        )
         try:
             credentials = await oauth.token_request(
                 self._client, self.token_url, form, what="exchanging the authorization code"
@@ -164,9 +159,7 @@ class LinkedInPlatform:
 
     async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
         author, kind = _author(account)
-        violations = check(Network.LINKEDIN, request.text, [_facts(m) for m in request.media])
-        if violations:
-            raise PermanentError(" ".join(violation.message for violation in violations))
+        check_request(Network.LINKEDIN, request)
         visibility = str(request.options.get("visibility") or "PUBLIC").upper()
         if visibility not in VISIBILITIES:
             raise PermanentError(
@@ -395,7 +388,7 @@ class LinkedInPlatform:
             version=self.version,
             token=token,
             refreshable=bool(account.credentials.get("refresh_token")),
-            expires_at=oauth.moment(account.credentials.get("expires_at")),
+            expires_at=stored_time(account.credentials.get("expires_at")),
         )
 
 
@@ -416,16 +409,6 @@ def _author(account: AccountRef) -> tuple[str, str]:
 
 def _write_scope(kind: str) -> str:
     return "w_organization_social" if kind == "organization" else "w_member_social"
-
-
-def _facts(item: MediaItem) -> MediaFacts:
-    return MediaFacts(
-        mime_type=item.mime_type,
-        size_bytes=item.size_bytes,
-        width=item.width,
-        height=item.height,
-        duration_seconds=item.duration_seconds,
-    )
 
 
 def _content(media: Sequence[MediaItem], urns: Sequence[str]) -> dict[str, Any] | None:

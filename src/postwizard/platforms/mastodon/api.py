@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from postwizard.platforms.http_calls import send
 from postwizard.platforms.protocol import (
     AuthExpiredError,
     PermanentError,
@@ -27,7 +28,6 @@ from postwizard.platforms.protocol import (
 
 DEFAULT_RETRY_AFTER_S = 60.0
 """When a 429 carries no hint: a fifth of Mastodon's 5-minute request window."""
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _Body = TypeVar("_Body", dict[str, Any], list[Any])
 
 
@@ -62,28 +62,18 @@ class MastodonApi:
         all_headers = dict(headers or {})
         if self.token:
             all_headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            response = await self.client.request(
-                method,
-                self.instance_url + path,
-                params=params,
-                data=data,
-                files=files,
-                headers=all_headers,
-            )
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"{self.host} could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            if creates_post:
-                raise UnknownOutcomeError(
-                    f"{self.host} gave no answer after PostWizard sent the post "
-                    f"({type(error).__name__}); it may or may not have been published."
-                ) from error
-            raise TransientError(
-                f"{self.host} gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self.client,
+            method,
+            self.instance_url + path,
+            network=self.host,
+            what=what,
+            creates_post=creates_post,
+            params=params,
+            data=data,
+            files=files,
+            headers=all_headers,
+        )
         raise_for_error(response, what=what, host=self.host, creates_post=creates_post)
         return response
 

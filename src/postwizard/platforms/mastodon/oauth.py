@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
@@ -18,6 +17,7 @@ from postwizard.platforms.limits import limits_for
 from postwizard.platforms.mastodon.api import MastodonApi
 from postwizard.platforms.mastodon.instance_url import INSTANCE_URL_FIELD
 from postwizard.platforms.networks import Network
+from postwizard.platforms.oauth2 import authorization_url, code_grant
 from postwizard.platforms.protocol import (
     ConnectedAccount,
     ConnectError,
@@ -74,16 +74,13 @@ def authorize_url(
     instance_url: str, *, client_id: str, redirect_uri: str, scopes: str, state: str
 ) -> str:
     """Where the person approves PostWizard on their server (`GET /oauth/authorize`)."""
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scopes,
-            "state": state,
-        }
+    return authorization_url(
+        f"{instance_url}/oauth/authorize",
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=scopes,
+        state=state,
     )
-    return f"{instance_url}/oauth/authorize?{query}"
 
 
 async def exchange_code(
@@ -97,11 +94,7 @@ async def exchange_code(
 ) -> str:
     """The access token for an authorization `code` (`POST /oauth/token`)."""
     data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "redirect_uri": redirect_uri,
+        **code_grant(code, redirect_uri, client_id=client_id, client_secret=client_secret),
         "scope": scopes,
     }
     try:

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from postwizard.net.ssrf import TargetPolicy, field_refusal, guarded_client
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.mastodon import oauth
 from postwizard.platforms.mastodon.api import MastodonApi, json_body
 from postwizard.platforms.mastodon.instance_url import (
@@ -72,10 +74,15 @@ class MastodonPlatform:
         media_poll_interval: float = 1.0,
         media_processing_timeout: float = DEFAULT_MEDIA_PROCESSING_TIMEOUT_S,
         reconcile_max_pages: int = RECONCILE_MAX_PAGES,
+        guard: TargetPolicy | None = None,
     ) -> None:
-        # Keep as many connections alive as the dispatcher makes calls at once (httpx keeps 20).
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        # `guard`: the server is a URL the person typed; every request (and every redirect,
+        # followed so a server that moved still connects) goes through the SSRF guard.
+        if client is None and guard is not None:
+            client = guarded_client(
+                guard, timeout, refuse=field_refusal(INSTANCE_URL_FIELD), follow_redirects=True
+            )
+        self._client = new_client(client, timeout)
         self.client_name = client_name
         self.website = website
         self.scopes = scopes

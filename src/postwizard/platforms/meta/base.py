@@ -3,12 +3,13 @@ client, Facebook Login, and a few helpers for reading Graph answers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.meta.graph import (
     DEFAULT_FACEBOOK_URL,
     DEFAULT_GRAPH_API_VERSION,
@@ -22,6 +23,8 @@ from postwizard.platforms.protocol import (
     ConnectError,
     ConnectField,
     OAuthStart,
+    PublishRequest,
+    UnknownOutcomeError,
 )
 
 DEFAULT_TIMEOUT_S = 20.0  # below the dispatcher's 30 s call budget
@@ -55,8 +58,7 @@ class MetaPlatformBase:
         self.app_secret = app_secret
         self.graph_api_version = graph_api_version
         self._owns_client = client is None
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
         self.api = GraphApi(
             self._client,
             graph_url=graph_url,
@@ -89,6 +91,46 @@ class MetaPlatformBase:
                 "and POSTWIZARD_META_APP_SECRET (see docs/networks.md)."
             )
         return OAuthStart(authorize_url=self.login.authorize_url(redirect_uri, state))
+
+    async def _find_posted(
+        self,
+        path: str,
+        request: PublishRequest,
+        *,
+        token: str,
+        fields: str,
+        what: str,
+        is_it: Callable[[Mapping[str, Any]], bool],
+        posted_by: str,
+        permission: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The oldest item of the edge `path` (newest first) since the request's first attempt
+        for which `is_it`; None when every item since was read and none is;
+        `UnknownOutcomeError` when there are more than `reconcile_max_pages` pages to read.
+        `posted_by` names who posted them in that error ("the Page")."""
+        params: dict[str, Any] = {"fields": fields, "limit": 100}
+        since = since_timestamp(request.first_attempt_at)
+        if since is not None:
+            params["since"] = since
+        matches: list[dict[str, Any]] = []
+        async for page in self.api.iterate(
+            path,
+            token=token,
+            params=params,
+            what=what,
+            permission=permission,
+            max_pages=self.reconcile_max_pages,
+        ):
+            matches += [item for item in page.items if is_it(item)]
+            if not page.has_more:
+                # Newest first: the last match is the oldest, the one a duplicate would follow.
+                return matches[-1] if matches else None
+        if matches:
+            return matches[-1]
+        raise UnknownOutcomeError(
+            f"Could not tell whether the {self.network_name} post was published: {posted_by} "
+            "has too many posts since the first attempt to read them all."
+        )
 
     def _access(self, account: AccountRef, id_key: str) -> tuple[str, str]:
         """The account's node id (from its options, else credentials) and its token."""

@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 
+from postwizard.platforms.http_calls import send
 from postwizard.platforms.meta.errors import raise_for_graph_error
 from postwizard.platforms.protocol import TransientError, UnknownOutcomeError
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_FACEBOOK_URL = "https://www.facebook.com"
 DEFAULT_GRAPH_API_VERSION = "v23.0"
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def appsecret_proof(access_token: str, app_secret: str) -> str:
@@ -79,23 +79,18 @@ class GraphApi:
             if self.app_secret:
                 query["appsecret_proof"] = appsecret_proof(token, self.app_secret)
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        try:
-            response = await self.client.request(
-                method, url, params=query, data=data, files=files, headers=headers
-            )
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"{self.network} could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            if creates_post:
-                raise UnknownOutcomeError(
-                    f"{self.network} gave no answer after PostWizard sent the post "
-                    f"({type(error).__name__}); it may or may not have been published."
-                ) from error
-            raise TransientError(
-                f"{self.network} gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self.client,
+            method,
+            url,
+            network=self.network,
+            what=what,
+            creates_post=creates_post,
+            params=query,
+            data=data,
+            files=files,
+            headers=headers,
+        )
         raise_for_graph_error(
             response,
             network=self.network,

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from postwizard.platforms.limits import MediaFacts, check
+from postwizard.platforms.http_calls import new_client
 from postwizard.platforms.networks import Network
+from postwizard.platforms.outgoing import violations
 from postwizard.platforms.protocol import (
     AccountRef,
     AccountStats,
@@ -18,7 +19,6 @@ from postwizard.platforms.protocol import (
     ConnectedAccount,
     ConnectError,
     ConnectField,
-    MediaItem,
     OAuthStart,
     PermanentError,
     PlatformError,
@@ -108,9 +108,7 @@ class XPlatform:
         self.media_processing_timeout = media_processing_timeout
         self.media_poll_max_interval = media_poll_max_interval
         self.reconcile_max_pages = reconcile_max_pages
-        # Keep as many connections alive as the dispatcher makes calls at once (httpx keeps 20).
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        self._client = client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._client = new_client(client, timeout)
         self._tokens = oauth.TokenEndpoint(
             self._client,
             token_url or f"{self.api_url}/2/oauth2/token",
@@ -408,10 +406,7 @@ class XPlatform:
 def _check_post(request: PublishRequest) -> None:
     """X's limits (weighted 280 characters, 4 images or 1 video/GIF, sizes): refused before
     anything is uploaded, with every reason at once."""
-    messages = [
-        violation.message
-        for violation in check(Network.X, request.text, [_facts(item) for item in request.media])
-    ]
+    messages = [violation.message for violation in violations(Network.X, request)]
     # The limits table checks GIFs as images (it cannot tell an animated one); X takes an
     # animated GIF only alone.
     if len(request.media) > 1 and any(item.kind == "gif" for item in request.media):
@@ -419,16 +414,6 @@ def _check_post(request: PublishRequest) -> None:
     if messages:
         raise PermanentError(" ".join(messages))
     check_alt_text(tuple(request.media))
-
-
-def _facts(item: MediaItem) -> MediaFacts:
-    return MediaFacts(
-        mime_type=item.mime_type,
-        size_bytes=item.size_bytes,
-        width=item.width,
-        height=item.height,
-        duration_seconds=item.duration_seconds,
-    )
 
 
 def post_time(post_id: str) -> datetime | None:

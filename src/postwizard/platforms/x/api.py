@@ -9,14 +9,12 @@ from typing import Any
 
 import httpx
 
+from postwizard.platforms.http_calls import send
 from postwizard.platforms.protocol import (
     AuthExpiredError,
     TransientError,
-    UnknownOutcomeError,
 )
 from postwizard.platforms.x.errors import classify
-
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class XApi:
@@ -48,29 +46,19 @@ class XApi:
     ) -> httpx.Response:
         """One request; its 2xx answer or the `PlatformError` its failure means. `scope` is the
         OAuth scope the endpoint needs (named when X refuses for the lack of it)."""
-        try:
-            response = await self.client.request(
-                method,
-                self.api_url + path,
-                params=params,
-                json=json,
-                data=data,
-                files=files,
-                headers={"Authorization": f"Bearer {self._token}"},
-            )
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"X could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            if creates_post:
-                raise UnknownOutcomeError(
-                    f"X gave no answer after PostWizard sent the post ({type(error).__name__}); "
-                    "it may or may not have been published."
-                ) from error
-            raise TransientError(
-                f"X gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self.client,
+            method,
+            self.api_url + path,
+            network="X",
+            what=what,
+            creates_post=creates_post,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
         if response.status_code >= 400:
             raise classify(
                 response,

@@ -15,10 +15,11 @@ import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
+from postwizard.platforms.http_calls import send
+from postwizard.platforms.oauth2 import authorization_url
 from postwizard.platforms.protocol import (
     AuthExpiredError,
     ConnectError,
@@ -36,7 +37,6 @@ next to `users.read` for `/2/users/me`), media uploads (`media.write`) and a ref
 REFRESH_AHEAD = timedelta(minutes=5)
 """Renew the access token when it has less than this left, so no call starts with a token about
 to run out."""
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # X's token endpoint answers a refresh token that is no longer valid (used, revoked, expired)
 # with `invalid_request` and this description, rather than RFC 6749's `invalid_grant`.
 _DEAD_TOKEN_WORDS = ("token was invalid", "token is invalid")
@@ -57,18 +57,15 @@ def authorize_url(
     base: str, *, client_id: str, redirect_uri: str, scopes: str, state: str, verifier: str
 ) -> str:
     """Where the person approves PostWizard on X (`https://x.com/i/oauth2/authorize`)."""
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scopes,
-            "state": state,
-            "code_challenge": code_challenge(verifier),
-            "code_challenge_method": "S256",
-        }
+    return authorization_url(
+        base,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=scopes,
+        state=state,
+        code_challenge=code_challenge(verifier),
+        code_challenge_method="S256",
     )
-    return f"{base}?{query}"
 
 
 class TokenEndpoint:
@@ -136,16 +133,9 @@ class TokenEndpoint:
             headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
         else:
             form = {**form, "client_id": self.client_id}
-        try:
-            response = await self.client.post(self.url, data=form, headers=headers)
-        except _NOT_SENT as error:
-            raise TransientError(
-                f"X could not be reached while {what} ({type(error).__name__})."
-            ) from error
-        except httpx.TransportError as error:
-            raise TransientError(
-                f"X gave no answer while {what} ({type(error).__name__})."
-            ) from error
+        response = await send(
+            self.client, "POST", self.url, network="X", what=what, data=form, headers=headers
+        )
         if response.status_code == 429:
             seconds = retry_after_seconds(response.headers)
             raise RateLimitedError(

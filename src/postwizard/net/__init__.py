@@ -1,0 +1,1 @@
+"""Outgoing network access: the guard on URLs people give."""
