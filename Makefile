@@ -10,7 +10,7 @@ DIST := src/postwizard/web/dist
 FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/static -type f 2>/dev/null) \
 	$(FRONTEND)/package-lock.json $(FRONTEND)/svelte.config.js $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
 
-.PHONY: help run test lint typecheck frontend-check pytest bench api-client clean
+.PHONY: help run test lint typecheck frontend-check pytest bench api-client audit clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,18 @@ pytest: $(BIN)/.installed $(DIST)/index.html
 
 bench: $(BIN)/.installed $(DIST)/index.html ## Measure performance; tables printed, JSON in bench/results/
 	$(BIN)/python bench/run.py
+
+# Where `make audit` checks that the advisory databases can be reached, and how long it waits.
+AUDIT_PYPI_URL ?= https://pypi.org/pypi/pip/json
+AUDIT_NPM_REGISTRY ?= https://registry.npmjs.org/
+AUDIT_PROBE_SECONDS ?= 10
+AUDIT_TIMEOUT_SECONDS ?= 600
+
+audit: $(BIN)/.installed ## Known vulnerabilities in the Python and npm dependencies (needs the internet; not part of `make test`)
+	@echo "make audit: pip-audit and npm audit ask online advisory databases; this needs internet access."
+	@$(BIN)/python scripts/check_advisory_access.py $(AUDIT_PROBE_SECONDS) $(AUDIT_PYPI_URL) $(AUDIT_NPM_REGISTRY)
+	timeout $(AUDIT_TIMEOUT_SECONDS) $(BIN)/pip-audit --skip-editable --timeout 30
+	cd $(FRONTEND) && timeout $(AUDIT_TIMEOUT_SECONDS) npm audit --omit=dev --registry=$(AUDIT_NPM_REGISTRY)
 
 api-client: $(BIN)/.installed $(FRONTEND)/node_modules/.installed ## Regenerate the front end's API client from the app's OpenAPI
 	$(BIN)/postwizard openapi > $(FRONTEND)/openapi.json

@@ -201,6 +201,19 @@ class SandboxFaults:
     timeout_after_apply_rate: float = 0.1
     reset_rate: float = 0.1
     hang_seconds: float = 3.0
+    latency_ms: int = 0  # added to every network API call
+
+    @classmethod
+    def none(cls, *, latency_ms: int = 0) -> SandboxFaults:
+        """A well-behaved network (only the latency, if any)."""
+        return cls(
+            seed=0,
+            error_rate=0.0,
+            rate_limit_rate=0.0,
+            timeout_after_apply_rate=0.0,
+            reset_rate=0.0,
+            latency_ms=latency_ms,
+        )
 
     def flags(self) -> list[str]:
         return [
@@ -210,6 +223,7 @@ class SandboxFaults:
             f"--timeout-after-apply-rate={self.timeout_after_apply_rate}",
             f"--reset-rate={self.reset_rate}",
             f"--hang-seconds={self.hang_seconds}",
+            f"--latency-ms={self.latency_ms}",
             # The account rate limit is not under test here: the bucket must never run dry.
             "--requests-per-window=1000000",
             "--window-seconds=60",
@@ -253,6 +267,11 @@ def serve_service(env: Mapping[str, str], work: Path, name: str = "serve") -> tu
     return service, f"http://{LOOPBACK}:{port}"
 
 
+def worker_service(env: Mapping[str, str], work: Path, name: str) -> Service:
+    """A `postwizard worker` (dispatcher and collector on their own), not started yet."""
+    return Service(name, [POSTWIZARD, "worker"], env, work, work / f"{name}.log")
+
+
 def create_owner(env: Mapping[str, str], cwd: Path) -> str:
     """An owner made with the CLI, and an API token for them (the secret)."""
     run_cli(
@@ -268,12 +287,17 @@ def create_owner(env: Mapping[str, str], cwd: Path) -> str:
     return run_cli(env, cwd, "token", "create", f"--email={OWNER_EMAIL}", "--quiet").strip()
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    workspace_id: str
+    post_ids: list[str]
+
+
 def schedule_posts(
     api_url: str, token: str, *, accounts: int, posts: int, start_in: float, spread: float
-) -> str:
+) -> Scheduled:
     """`accounts` sandbox accounts and `posts` posts (one account each, round robin) due
-    between `start_in` and `start_in + spread` seconds from now, made through the HTTP API;
-    the workspace's id."""
+    between `start_in` and `start_in + spread` seconds from now, made through the HTTP API."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=60) as api:
         answer = api.get("/api/v1/workspaces")
@@ -300,7 +324,7 @@ def schedule_posts(
         report = answer.json()
         assert report["problems"] == [], report["problems"][:5]
         assert len(report["created"]) == posts, report
-    return workspace_id
+    return Scheduled(workspace_id, [str(post_id) for post_id in report["created"]])
 
 
 # --- the database's and the network's view of the run ---------------------------------------
@@ -425,6 +449,24 @@ def overlapping_attempts(attempts: Sequence[Any]) -> list[str]:
                 f"ended at {before.finished_at}"
             )
     return found
+
+
+async def _attempts_by_worker(url: str, unfinished_only: bool) -> Counter[str]:
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            statement = select(Attempt.worker, func.count()).group_by(Attempt.worker)
+            if unfinished_only:
+                statement = statement.where(Attempt.finished_at.is_(None))
+            rows = (await session.execute(statement)).all()
+            return Counter({str(worker): count for worker, count in rows})
+    finally:
+        await engine.dispose()
+
+
+def attempts_by_worker(url: str, *, unfinished_only: bool = False) -> Counter[str]:
+    """Attempts per worker id (`host:pid:nonce`); only calls still in flight if asked."""
+    return asyncio.run(_attempts_by_worker(url, unfinished_only))
 
 
 def read_outcome(url: str) -> Outcome:

@@ -31,11 +31,10 @@ from tests.chaos_support import (
     start_sandbox,
     summary,
     wait_until_final,
+    worker_service,
 )
-from tests.server_process import POSTWIZARD
 from tests.support.services import PostgresServer
 
-WORKER = [POSTWIZARD, "worker"]
 SEED = 20_240_601
 ACCOUNTS = 10
 # A call with no answer after CALL_TIMEOUT is an unknown outcome (the sandbox holds
@@ -149,10 +148,7 @@ def test_postgres_workers_killed_at_random_lose_nothing_and_repeat_nothing(
                 api_url, token, accounts=ACCOUNTS, posts=posts, start_in=2.0, spread=chaos_s * 0.6
             )
             api.stop()  # the web process has no worker; only the workers matter from here on
-            workers = [
-                Service(f"worker-{n}", WORKER, env, tmp_path, tmp_path / f"worker-{n}.log")
-                for n in range(2)
-            ]
+            workers = [worker_service(env, tmp_path, f"worker-{n}") for n in range(2)]
             started.extend(workers)
             for worker in workers:
                 worker.start()

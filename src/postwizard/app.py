@@ -18,19 +18,23 @@ from postwizard.analytics.router import router as analytics_router
 from postwizard.api.errors import install_error_handlers
 from postwizard.api.middleware import BodySizeLimit
 from postwizard.api.openapi import install_openapi
+from postwizard.api.rate_limits import create_rate_limiter
 from postwizard.api.resources import Resources, resources_of
 from postwizard.api.security_headers import SecurityHeaders
 from postwizard.auth.csrf import CsrfProtection
-from postwizard.auth.login_throttle import LoginThrottle
 from postwizard.auth.router import router as auth_router
 from postwizard.captions.router import router as captions_router
 from postwizard.config import Settings, get_settings
 from postwizard.db.engine import create_engine, create_session_factory
+from postwizard.growth.router import router as growth_router
 from postwizard.media.public_router import router as public_media_router
 from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.router import router as media_router
 from postwizard.media.storage import LocalStorage
 from postwizard.media.upload import UPLOAD_PATH, upload_body_limit
+from postwizard.notes.router import router as notes_router
+from postwizard.notifications.router import router as notifications_router
+from postwizard.notifications.runtime import NotificationRuntime
 from postwizard.observability.health import router as health_router
 from postwizard.observability.http import RequestObservability
 from postwizard.observability.logging import configure_logging
@@ -60,7 +64,10 @@ API_ROUTERS = (
     public_media_router,
     captions_router,
     analytics_router,
+    growth_router,
     metrics_router,
+    notes_router,
+    notifications_router,
 )
 
 
@@ -111,15 +118,27 @@ def create_app(
             collector = asyncio.create_task(
                 collector_for(held).run(stop), name="embedded-collector"
             )
+        # Every web process turns bus events into notifications; the sender runs with the worker.
+        notifications = NotificationRuntime.start(
+            held.session_factory,
+            held.bus,
+            settings,
+            held.secret_key,
+            intake=True,
+            sender=settings.embedded_worker,
+        )
+        app.state.notifications = notifications
         try:
             yield
         finally:
+            await notifications.stop()
             stop.set()
             if worker is not None:
                 await worker
             if collector is not None:
                 await collector
             await held.bus.stop()
+            await held.rate_limiter.aclose()
             await held.platforms.aclose()
             if sandbox_app is not None:
                 await close_sandbox_app(sandbox_app)
@@ -142,7 +161,7 @@ def create_app(
         engine=engine,
         session_factory=create_session_factory(engine),
         bus=create_bus(settings.redis_url),
-        login_throttle=LoginThrottle(settings.login_attempts_per_minute),
+        rate_limiter=create_rate_limiter(settings.redis_url),
         media_storage=LocalStorage(settings.data_dir / "media"),
         platforms=platforms,
         secret_key=secret_key,

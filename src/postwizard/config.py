@@ -142,6 +142,40 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated hosts and CIDRs (e.g. ollama.lan,10.0.0.0/24) that URLs people give may reach although they are private.",
     )
+    worker_heartbeat_seconds: float = Field(
+        default=5,
+        ge=0.1,
+        le=60,
+        description="How often a worker records that it is alive; one silent for six beats shows as not alive.",
+    )
+    api_token_requests_per_minute: int = Field(
+        default=300,
+        ge=1,
+        description="Requests one API token may make each minute; more are answered 429 with Retry-After.",
+    )
+    ai_generations_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="AI caption requests (generate, rewrite, adapt, hashtags, translate, alt text) one workspace may make each minute.",
+    )
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server for notification emails. Empty: PostWizard sends no email.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_user: str = Field(default="", description="SMTP login; empty: no authentication.")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="SMTP password. Never shown or logged."
+    )
+    smtp_from: str = Field(
+        default="",
+        description="Sender address of notification emails, e.g. PostWizard <pw@example.com>.",
+    )
+    smtp_tls: str = Field(
+        default="starttls",
+        pattern=r"^(starttls|ssl|none)$",
+        description="starttls (port 587), ssl (implicit TLS, port 465) or none (a local relay only).",
+    )
     telegram_api_url: str = Field(
         default="https://api.telegram.org",
         description="The Telegram Bot API server; set it to your own telegram-bot-api server to lift upload limits.",

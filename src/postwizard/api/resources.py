@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from postwizard.auth.login_throttle import LoginThrottle
+from postwizard.api.rate_limits import RateLimiter
 from postwizard.config import Settings
 from postwizard.media.storage import MediaStorage
 from postwizard.platforms.registry import PlatformRegistry
@@ -20,7 +20,7 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     bus: EventBus
-    login_throttle: LoginThrottle
+    rate_limiter: RateLimiter  # sign-ins, API tokens, AI generations
     media_storage: MediaStorage
     platforms: PlatformRegistry
     secret_key: str

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from postwizard.api.rate_limits import Limit, enforce
+from postwizard.api.resources import resources
 from postwizard.auth import service
 from postwizard.auth.service import Caller
 from postwizard.db.session import DbSession
@@ -29,11 +31,20 @@ async def optional_caller(request: Request, session: DbSession) -> Caller | None
             raise Unauthenticated(
                 "The API token is invalid, expired or revoked.", code="invalid_token"
             )
+        await _count_token_request(request, caller)
         return caller
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         return await service.caller_from_session_cookie(session, cookie)
     return None
+
+
+async def _count_token_request(request: Request, caller: Caller) -> None:
+    """Scripts are held to `api_token_requests_per_minute` per token (the browser is not)."""
+    assert caller.token is not None
+    held = resources(request)
+    limit = Limit("token", held.settings.api_token_requests_per_minute)
+    await enforce(held.rate_limiter, limit, [str(caller.token.id)], "requests with this API token")
 
 
 async def current_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:

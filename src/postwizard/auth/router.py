@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
+from postwizard.api.rate_limits import Limit
 from postwizard.api.resources import resources
 from postwizard.auth import repository, schemas, service
 from postwizard.auth.dependencies import SESSION_COOKIE, CurrentCaller, OptionalCaller
@@ -69,17 +70,18 @@ async def login(
     body: schemas.LoginRequest, request: Request, response: Response, session: DbSession
 ) -> schemas.Me:
     """Sign in with email and password; sets the session cookie. Failed attempts are rate-limited."""
-    throttle = resources(request).login_throttle
+    held = resources(request)
+    limiter, limit = held.rate_limiter, Limit("login", held.settings.login_attempts_per_minute)
     keys = [f"email:{body.email.lower()}", f"ip:{request.client.host if request.client else '-'}"]
-    wait = throttle.seconds_until_allowed(keys)
+    wait = await limiter.seconds_until_allowed(limit, keys)
     if wait:
         raise RateLimited(f"Too many failed sign-ins; try again in {wait} s.", retry_after=wait)
     try:
         user = await service.authenticate(session, email=body.email, password=body.password)
     except Unauthenticated:
-        throttle.record_failure(keys)
+        await limiter.record(limit, keys)
         raise
-    throttle.record_success(keys)
+    await limiter.clear(limit, keys)
     return await _sign_in(request, response, session, user)
 
 

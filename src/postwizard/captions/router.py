@@ -11,12 +11,26 @@ from sse_starlette import EventSourceResponse
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import MAX_LIMIT, Page
+from postwizard.api.rate_limits import Limit, enforce
 from postwizard.api.resources import resources
 from postwizard.captions import repository, schemas, service
 from postwizard.db.session import DbSession
-from postwizard.workspaces.dependencies import AdminAccess, EditorAccess, ViewerAccess
+from postwizard.workspaces.dependencies import (
+    AdminAccess,
+    EditorAccess,
+    ViewerAccess,
+    WorkspaceAccess,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/workspaces/{{workspace_id}}/captions", tags=["captions"])
+
+
+async def _count_generation(request: Request, access: WorkspaceAccess) -> None:
+    """Every request that asks the model counts against the workspace's
+    `ai_generations_per_minute` (a model server costs money or shared capacity)."""
+    held = resources(request)
+    limit = Limit("ai", held.settings.ai_generations_per_minute)
+    await enforce(held.rate_limiter, limit, [str(access.workspace.id)], "AI caption requests")
 
 
 @router.post("/generate")
@@ -25,6 +39,7 @@ async def generate_captions(
 ) -> schemas.Generation:
     """Variants of a post from a brief, each fitted to every target as its network counts
     (`versions` holds one per target, shaped for it). Stored in the workspace's history."""
+    await _count_generation(request, access)
     return await service.generate(session, resources(request), access, body)
 
 
@@ -44,6 +59,7 @@ async def stream_captions(
 ) -> EventSourceResponse:
     """The same as `generate`, streamed as Server-Sent Events so that variants appear as the
     model finishes each one."""
+    await _count_generation(request, access)
     held = resources(request)
     context = await service.caption_context(session, held, access.workspace.id, body)
     try:
@@ -62,6 +78,7 @@ async def rewrite_caption(
     body: schemas.RewriteIn, request: Request, access: EditorAccess, session: DbSession
 ) -> schemas.Rewritten:
     """Rewrite a text: shorter, longer, more formal, more casual, or with grammar fixed."""
+    await _count_generation(request, access)
     return await service.rewrite(session, resources(request), access, body)
 
 
@@ -70,6 +87,7 @@ async def adapt_caption(
     body: schemas.AdaptIn, request: Request, access: EditorAccess, session: DbSession
 ) -> schemas.AdaptedOut:
     """One version of a text per target, shaped for its network and fitted to its limits."""
+    await _count_generation(request, access)
     return await service.adapt(session, resources(request), access, body)
 
 
@@ -78,6 +96,7 @@ async def suggest_hashtags(
     body: schemas.HashtagsIn, request: Request, access: EditorAccess, session: DbSession
 ) -> schemas.HashtagsOut:
     """Hashtags for a text, per network, each one valid there."""
+    await _count_generation(request, access)
     return await service.suggest_hashtags(session, resources(request), access, body)
 
 
@@ -86,6 +105,7 @@ async def translate_caption(
     body: schemas.TranslateIn, request: Request, access: EditorAccess, session: DbSession
 ) -> schemas.Translated:
     """Translate a text (model providers only; the offline assistant answers 422)."""
+    await _count_generation(request, access)
     return await service.translate(session, resources(request), access, body)
 
 
@@ -94,6 +114,7 @@ async def suggest_alt_text(
     body: schemas.AltTextIn, request: Request, access: EditorAccess, session: DbSession
 ) -> schemas.AltText:
     """Alt text for an image of the library (a model that accepts images only)."""
+    await _count_generation(request, access)
     return await service.alt_text(session, resources(request), access, body)
 
 

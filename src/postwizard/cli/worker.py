@@ -13,6 +13,7 @@ from postwizard.config import Settings
 from postwizard.db.engine import create_engine, create_session_factory
 from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import LocalStorage
+from postwizard.notifications.runtime import NotificationRuntime
 from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
@@ -52,8 +53,21 @@ async def run_worker(settings: Settings) -> None:
             policy=retry_policy(settings),
             config=collector_config(settings),
         )
+        # Notification emails and webhook calls; events this process publishes become
+        # notifications here too (a SQLite worker's events never reach the web process).
+        notifications = NotificationRuntime.start(
+            dispatcher.session_factory,
+            bus,
+            settings,
+            settings.resolved_secret_key(),
+            intake=True,
+            sender=True,
+        )
         # Both drain on SIGTERM: in-flight calls and collection rounds finish first.
-        await asyncio.gather(dispatcher.run(stop), collector.run(stop))
+        try:
+            await asyncio.gather(dispatcher.run(stop), collector.run(stop))
+        finally:
+            await notifications.stop()
     finally:
         await bus.stop()
         await platforms.aclose()

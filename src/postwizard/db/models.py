@@ -6,7 +6,16 @@ from postwizard.analytics.models import AccountStatsSnapshot, PostMetricSnapshot
 from postwizard.auth.models import ApiToken, LoginSession, User
 from postwizard.captions.models import CaptionGeneration, CaptionSettings
 from postwizard.db.base import Base
+from postwizard.growth.models import GrowthChallenge, GrowthGoal, StreakFreeze
 from postwizard.media.models import Media
+from postwizard.notes.models import Note, NoteColumn
+from postwizard.notifications.models import (
+    Notification,
+    NotificationPreference,
+    OutboxAttempt,
+    OutboxMessage,
+    WebhookEndpoint,
+)
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostMedia, PostTarget
 from postwizard.publishing.models import Attempt, Delivery, WorkerHeartbeat
 from postwizard.workspaces.models import Invitation, Membership, Workspace
@@ -20,11 +29,19 @@ __all__ = [
     "CaptionGeneration",
     "CaptionSettings",
     "Delivery",
+    "GrowthChallenge",
+    "GrowthGoal",
     "Invitation",
     "LoginSession",
     "Media",
     "Membership",
     "MetricJob",
+    "Note",
+    "NoteColumn",
+    "Notification",
+    "NotificationPreference",
+    "OutboxAttempt",
+    "OutboxMessage",
     "Post",
     "PostComment",
     "PostMedia",
@@ -32,7 +49,9 @@ __all__ = [
     "PostTarget",
     "PostingSlot",
     "SocialAccount",
+    "StreakFreeze",
     "User",
+    "WebhookEndpoint",
     "WorkerHeartbeat",
     "Workspace",
 ]

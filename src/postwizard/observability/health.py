@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -52,7 +51,9 @@ async def readyz(request: Request) -> JSONResponse:
     if checks["database"] == "ok":
         # Reported, not required: web processes of a scale-out run without a worker.
         async with held.session_factory() as session:
-            since = utcnow() - timedelta(seconds=publishing_repository.WORKER_ALIVE_WITHIN_S)
+            since = utcnow() - publishing_repository.worker_alive_window(
+                held.settings.worker_heartbeat_seconds
+            )
             checks["workers_alive"] = len(
                 await publishing_repository.live_and_recent_workers(session, since)
             )
@@ -66,11 +67,11 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format."""
     now = utcnow()
-    async with resources(request).session_factory() as session:
+    held = resources(request)
+    window = publishing_repository.worker_alive_window(held.settings.worker_heartbeat_seconds)
+    async with held.session_factory() as session:
         depth, due, oldest = await publishing_repository.queue_counts(session, None, now)
-        alive = await publishing_repository.live_and_recent_workers(
-            session, now - timedelta(seconds=publishing_repository.WORKER_ALIVE_WITHIN_S)
-        )
+        alive = await publishing_repository.live_and_recent_workers(session, now - window)
     PUBLISHING_QUEUE_DEPTH.set(depth)
     PUBLISHING_DUE_NOT_STARTED.set(due)
     PUBLISHING_OLDEST_DUE_SECONDS.set((now - oldest).total_seconds() if oldest else 0)

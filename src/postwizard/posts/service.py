@@ -15,6 +15,7 @@ from postwizard.accounts.models import SocialAccount
 from postwizard.analytics.service import best_posting_slots
 from postwizard.db.base import utcnow
 from postwizard.errors import Conflict, Forbidden, NotFound, PostWizardError
+from postwizard.notes.post_stage import follow_post
 from postwizard.platforms.limits import check, text_length
 from postwizard.posts import repository, schemas
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostStatus, PostTarget
@@ -252,6 +253,7 @@ async def schedule(
         post.evergreen_every_days = request.evergreen_every_days
     post.status = PostStatus.SCHEDULED
     await publishing.plan_deliveries(session, post, _delivery_plan(parts))
+    await follow_post(session, post)
     record(session, access, post, "post.scheduled", scheduled_at=when.isoformat())
     return when, slot_account
 

@@ -113,6 +113,7 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
     return DispatcherConfig(
         concurrency=settings.worker_concurrency,
         call_timeout=timedelta(seconds=settings.call_timeout_seconds),
+        heartbeat_every=timedelta(seconds=settings.worker_heartbeat_seconds),
         unknown_recheck=timedelta(seconds=min(5.0, settings.retry_base_seconds)),
         first_metrics_after=CollectionSchedule.parse(settings.metrics_schedule).offsets[0],
         # X's cap depends on the app's access tier.
@@ -182,6 +183,8 @@ class Dispatcher:
         self.recorder = Recorder(session_factory, bus)
         # Posts whose deliveries changed: their state is derived in one batch (`settle_posts`).
         self._dirty_posts: set[uuid.UUID] = set()
+        # Set when a claim shows a worker stopped mid-call: it may also have left posts unsettled.
+        self._sweep_now = False
         bus.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -226,6 +229,8 @@ class Dispatcher:
             )
             claims = await load_claims(session, claimed, self.media_storage, self.public_media_urls)
             for claim in claims:
+                if claim.last is not None and claim.last.finished_at is None:
+                    self._sweep_now = True
                 self._prepare(session, claim, now)
             await session.commit()
         for claim in claims:
@@ -262,7 +267,8 @@ class Dispatcher:
         next_sweep = self.clock()
         while not stop.is_set():
             try:
-                if self.clock() >= next_sweep:
+                if self._sweep_now or self.clock() >= next_sweep:
+                    self._sweep_now = False
                     async with self.session_factory() as session:
                         self._dirty_posts |= set(await repository.posts_to_settle(session))
                     next_sweep = self.clock() + SWEEP_EVERY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,7 +126,13 @@ async def attempts_of(
     ).all()
 
 
-WORKER_ALIVE_WITHIN_S = 30
+# A worker silent for this many heartbeats is shown as not alive (30 s at the default 5 s).
+WORKER_ALIVE_BEATS = 6
+
+
+def worker_alive_window(heartbeat_seconds: float) -> timedelta:
+    """How recent a worker's last heartbeat must be for it to count as alive."""
+    return timedelta(seconds=heartbeat_seconds * WORKER_ALIVE_BEATS)
 
 
 async def live_and_recent_workers(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from postwizard.accounts import repository as accounts_repository
 from postwizard.accounts.models import AccountStatus
 from postwizard.api import API_PREFIX
+from postwizard.api.resources import resources
 from postwizard.db.base import utcnow
 from postwizard.db.session import DbSession
 from postwizard.errors import NotFound
@@ -104,11 +105,15 @@ async def mark_delivery_published(
 
 
 @router.get("/publishing/health")
-async def publishing_health(access: ViewerAccess, session: DbSession) -> schemas.PublishingHealth:
+async def publishing_health(
+    access: ViewerAccess, session: DbSession, request: Request
+) -> schemas.PublishingHealth:
     """Workers, queue, lateness and recent failures; `alert` says when posts are due and no worker runs."""
     now = utcnow()
     workers = await repository.live_and_recent_workers(session, now - timedelta(hours=1))
-    alive_since = now - timedelta(seconds=repository.WORKER_ALIVE_WITHIN_S)
+    alive_since = now - repository.worker_alive_window(
+        resources(request).settings.worker_heartbeat_seconds
+    )
     views = [
         schemas.WorkerView(
             worker=w.worker,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.errors import Conflict
 from postwizard.ids import uuid7
+from postwizard.notes.post_stage import follow_post
 from postwizard.posts import repository as posts_repository
 from postwizard.posts.models import Post, PostMedia, PostStatus, PostTarget
 from postwizard.publishing import repository
@@ -153,6 +154,7 @@ async def apply_derived_status(
         post.status = derived
         if derived in {PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED}:
             await continue_series(session, post)
+        await follow_post(session, post)  # in this transaction: a note never misses its post
         queue_event(
             session,
             post.workspace_id,

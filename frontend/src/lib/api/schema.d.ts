@@ -193,6 +193,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Preferences
+         * @description Which events you are told about, in the app and by email (for every workspace).
+         */
+        get: operations["get_preferences_api_v1_notification_preferences_get"];
+        /**
+         * Update Preferences
+         * @description Change some choices; the ones not named stay as they are.
+         */
+        put: operations["update_preferences_api_v1_notification_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Notification Types
+         * @description Every event a notification or a webhook can be about.
+         */
+        get: operations["notification_types_api_v1_notification_types_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/oauth/{network}/callback": {
         parameters: {
             query?: never;
@@ -937,6 +981,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/growth/badges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Badges
+         * @description Milestones earned and still ahead.
+         */
+        get: operations["badges_api_v1_workspaces__workspace_id__growth_badges_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/challenge-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Challenge Templates
+         * @description The built-in challenges one can start.
+         */
+        get: operations["challenge_templates_api_v1_workspaces__workspace_id__growth_challenge_templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Challenges
+         * @description Every challenge, newest window first, with its progress; `completed` ones are the history.
+         */
+        get: operations["list_challenges_api_v1_workspaces__workspace_id__growth_challenges_get"];
+        put?: never;
+        /**
+         * Create Challenge
+         * @description Start a built-in challenge (`template`) or a custom one (`rule`: a count of matching
+         *     published deliveries, or a metric threshold).
+         */
+        post: operations["create_challenge_api_v1_workspaces__workspace_id__growth_challenges_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/challenges/{challenge_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Challenge */
+        delete: operations["delete_challenge_api_v1_workspaces__workspace_id__growth_challenges__challenge_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/goals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Goals
+         * @description Goals with their current value, forecast at the current pace, and status.
+         */
+        get: operations["list_goals_api_v1_workspaces__workspace_id__growth_goals_get"];
+        put?: never;
+        /**
+         * Create Goal
+         * @description Set a goal: followers, engagement rate or posts per week by a deadline.
+         */
+        post: operations["create_goal_api_v1_workspaces__workspace_id__growth_goals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/goals/{goal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Goal */
+        delete: operations["delete_goal_api_v1_workspaces__workspace_id__growth_goals__goal_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/streaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Streaks
+         * @description Daily and weekly posting streaks (freeze days neither break nor extend a daily one).
+         */
+        get: operations["streaks_api_v1_workspaces__workspace_id__growth_streaks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/growth/streaks/freezes/{day}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Freeze Day
+         * @description Keep the daily streak alive over a day off (at most 2 a month).
+         */
+        put: operations["freeze_day_api_v1_workspaces__workspace_id__growth_streaks_freezes__day__put"];
+        post?: never;
+        /** Unfreeze Day */
+        delete: operations["unfreeze_day_api_v1_workspaces__workspace_id__growth_streaks_freezes__day__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/imports/posts": {
         parameters: {
             query?: never;
@@ -1137,6 +1345,205 @@ export interface paths {
          * @description Change a member's role (admins and owners; only owners grant or remove ownership).
          */
         patch: operations["update_member_api_v1_workspaces__workspace_id__members__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notes
+         * @description Notes of the workspace in creation order; the board sorts them by `position`.
+         */
+        get: operations["list_notes_api_v1_workspaces__workspace_id__notes_get"];
+        put?: never;
+        /**
+         * Create Note
+         * @description Create a note, last in its column (default: the idea column).
+         */
+        post: operations["create_note_api_v1_workspaces__workspace_id__notes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Columns
+         * @description The board's columns in order (idea → drafting → scheduled → done until customised).
+         */
+        get: operations["list_columns_api_v1_workspaces__workspace_id__notes_columns_get"];
+        put?: never;
+        /**
+         * Create Column
+         * @description Add a column at the end of the board.
+         */
+        post: operations["create_column_api_v1_workspaces__workspace_id__notes_columns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes/columns/{column_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Column
+         * @description Remove an empty column (409 `column_not_empty` otherwise).
+         */
+        delete: operations["delete_column_api_v1_workspaces__workspace_id__notes_columns__column_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Column
+         * @description Rename a column and/or move it to another index.
+         */
+        patch: operations["update_column_api_v1_workspaces__workspace_id__notes_columns__column_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Note */
+        get: operations["get_note_api_v1_workspaces__workspace_id__notes__note_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Note
+         * @description Delete the note (a post made from it stays).
+         */
+        delete: operations["delete_note_api_v1_workspaces__workspace_id__notes__note_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Note
+         * @description Change the fields sent.
+         */
+        patch: operations["update_note_api_v1_workspaces__workspace_id__notes__note_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes/{note_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move Note
+         * @description Drag and drop: put the note at `position` in `column_id` (within or between columns).
+         */
+        post: operations["move_note_api_v1_workspaces__workspace_id__notes__note_id__move_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notes/{note_id}/post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn Into Post
+         * @description Turn the note into a draft post (its text, media, tags as labels); the note then follows
+         *     the post: to the scheduled column when it is scheduled, to done when it is published.
+         */
+        post: operations["turn_into_post_api_v1_workspaces__workspace_id__notes__note_id__post_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description Your notifications in this workspace, newest first, with the unread count. Page with
+         *     `before` = the last item's `created_at`. New ones arrive live as `notification.created`.
+         */
+        get: operations["list_notifications_api_v1_workspaces__workspace_id__notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Read
+         * @description Mark the given notifications (or all) read; returns the unread count left.
+         */
+        post: operations["mark_read_api_v1_workspaces__workspace_id__notifications_read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unread Count
+         * @description How many of your notifications in this workspace are unread (the bell's badge).
+         */
+        get: operations["unread_count_api_v1_workspaces__workspace_id__notifications_unread_count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workspaces/{workspace_id}/posts": {
@@ -1478,6 +1885,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhooks
+         * @description The workspace's webhook endpoints.
+         */
+        get: operations["list_webhooks_api_v1_workspaces__workspace_id__webhooks_get"];
+        put?: never;
+        /**
+         * Create Webhook
+         * @description Add an endpoint. Calls carry `PostWizard-Signature: t=<unix>,v1=<hex>`, the HMAC-SHA256
+         *     of `"<t>.<body>"` with the returned secret (see docs/webhooks.md). Private-network URLs
+         *     are refused (422 at `url`) unless the administrator allows them.
+         */
+        post: operations["create_webhook_api_v1_workspaces__workspace_id__webhooks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Webhook
+         * @description Remove an endpoint and its delivery log.
+         */
+        delete: operations["delete_webhook_api_v1_workspaces__workspace_id__webhooks__webhook_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Webhook
+         * @description Change an endpoint; `enabled: true` re-enables one that was disabled after failures.
+         */
+        patch: operations["update_webhook_api_v1_workspaces__workspace_id__webhooks__webhook_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook Deliveries
+         * @description The endpoint's recent calls, newest first, each with its attempts and response codes.
+         */
+        get: operations["webhook_deliveries_api_v1_workspaces__workspace_id__webhooks__webhook_id__deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Test Event
+         * @description Queue a signed `webhook.test` call to this endpoint; follow it in the delivery log.
+         */
+        post: operations["send_test_event_api_v1_workspaces__workspace_id__webhooks__webhook_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1810,6 +2307,24 @@ export interface components {
             /** Authorize Url */
             authorize_url: string;
         };
+        /** Badge */
+        Badge: {
+            /** Description */
+            description: string;
+            /** Earned */
+            earned: boolean;
+            /** Earned At */
+            earned_at: string | null;
+            /** Key */
+            key: string;
+            /** Title */
+            title: string;
+        };
+        /** BadgeList */
+        BadgeList: {
+            /** Items */
+            items: components["schemas"]["Badge"][];
+        };
         /** BestTime */
         BestTime: {
             /** Cells */
@@ -1923,6 +2438,106 @@ export interface components {
             provider?: components["schemas"]["ProviderChoice"];
             voice?: components["schemas"]["Voice"];
         };
+        /** Challenge */
+        Challenge: {
+            /** Completed At */
+            completed_at: string | null;
+            /** Current */
+            current: number | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Progress
+             * @description 0 to 1.
+             */
+            progress: number;
+            /** Rule */
+            rule: {
+                [key: string]: unknown;
+            };
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "upcoming" | "active" | "completed" | "failed";
+            /** Target */
+            target: number;
+            /** Template */
+            template: string | null;
+            /** Timezone */
+            timezone: string;
+            /** Title */
+            title: string;
+        };
+        /**
+         * ChallengeCreate
+         * @description A built-in `template`, or a custom `rule`, not both.
+         */
+        ChallengeCreate: {
+            /**
+             * Ends On
+             * @description Custom rules: last local day (default: a week).
+             */
+            ends_on?: string | null;
+            /** Rule */
+            rule?: (components["schemas"]["CountRule"] | components["schemas"]["MetricRule"]) | null;
+            /**
+             * Starts On
+             * @description Custom rules: first local day.
+             */
+            starts_on?: string | null;
+            /** Template */
+            template?: ("daily_30" | "images_3_week" | "networks_3_week" | "best_rate_month") | null;
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone?: string;
+            /** Title */
+            title?: string | null;
+        };
+        /** ChallengeList */
+        ChallengeList: {
+            /** Items */
+            items: components["schemas"]["Challenge"][];
+        };
+        /** ChallengeTemplate */
+        ChallengeTemplate: {
+            /** Description */
+            description: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "daily_30" | "images_3_week" | "networks_3_week" | "best_rate_month";
+            /** Title */
+            title: string;
+        };
+        /** ChallengeTemplateList */
+        ChallengeTemplateList: {
+            /** Items */
+            items: components["schemas"]["ChallengeTemplate"][];
+        };
+        /** Checklist */
+        Checklist: {
+            /** Done */
+            done: number;
+            /** Total */
+            total: number;
+        };
         /**
          * Checkpoint
          * @description Engagements at an age, this post next to the account's median post at the same age.
@@ -1940,6 +2555,12 @@ export interface components {
              */
             this_post: number | null;
         };
+        /**
+         * ColumnStage
+         * @description The built-in meaning of a column; renaming keeps it, so notes still move on by themselves.
+         * @enum {string}
+         */
+        ColumnStage: "idea" | "drafting" | "scheduled" | "done";
         /** Comment */
         Comment: {
             /** Author Id */
@@ -1982,6 +2603,27 @@ export interface components {
             base_url?: string | null;
             /** Model */
             model?: string | null;
+        };
+        /**
+         * CountRule
+         * @description At least `target` distinct `distinct` among the matching published deliveries.
+         */
+        CountRule: {
+            /**
+             * Distinct
+             * @description What is counted: `day` is a local day of the challenge.
+             * @default post
+             * @enum {string}
+             */
+            distinct?: "delivery" | "post" | "day" | "network" | "account";
+            filters?: components["schemas"]["DeliveryFilters"];
+            /** Target */
+            target: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "count";
         };
         /** CurrentNumbers */
         CurrentNumbers: {
@@ -2054,6 +2696,37 @@ export interface components {
             published_at: string;
             /** Series */
             series: components["schemas"]["SeriesPoint"][];
+        };
+        /**
+         * DeliveryFilters
+         * @description Which published deliveries count; every given condition must hold.
+         */
+        DeliveryFilters: {
+            /**
+             * Account Ids
+             * @description Any of these accounts.
+             */
+            account_ids?: string[];
+            /**
+             * Has Image
+             * @description True: with at least one image.
+             */
+            has_image?: boolean | null;
+            /**
+             * Has Media
+             * @description True: with media; false: text only.
+             */
+            has_media?: boolean | null;
+            /**
+             * Label
+             * @description The post carries this label.
+             */
+            label?: string | null;
+            /**
+             * Networks
+             * @description Any of these networks.
+             */
+            networks?: components["schemas"]["Network"][];
         };
         /** DeliveryMetrics */
         DeliveryMetrics: {
@@ -2206,6 +2879,13 @@ export interface components {
             post_id: string;
             state: components["schemas"]["DeliveryState"];
         };
+        /** Feed */
+        Feed: {
+            /** Items */
+            items: components["schemas"]["Notification"][];
+            /** Unread */
+            unread: number;
+        };
         /**
          * FeedbackIn
          * @description Send `kept_index`, `edited_text` or both.
@@ -2307,6 +2987,100 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** Goal */
+        Goal: {
+            /** Account Id */
+            account_id: string | null;
+            /**
+             * Baseline
+             * @description The value when the goal started (followers).
+             */
+            baseline: number | null;
+            /**
+             * Current
+             * @description None: no data to compute it from yet.
+             */
+            current: number | null;
+            /**
+             * Deadline At
+             * Format: date-time
+             */
+            deadline_at: string;
+            /**
+             * Forecast
+             * @description The value expected at the deadline at this pace.
+             */
+            forecast: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            metric: components["schemas"]["GoalMetric"];
+            /**
+             * Progress
+             * @description 0 to 1.
+             */
+            progress: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "on_track" | "at_risk" | "reached" | "missed";
+            /** Target */
+            target: number;
+            /** Timezone */
+            timezone: string;
+            /** Title */
+            title: string;
+        };
+        /** GoalCreate */
+        GoalCreate: {
+            /**
+             * Account Id
+             * @description None: the whole workspace.
+             */
+            account_id?: string | null;
+            /**
+             * Deadline
+             * Format: date
+             * @description The last local day of the goal.
+             */
+            deadline: string;
+            metric: components["schemas"]["GoalMetric"];
+            /**
+             * Start
+             * @description The local day progress counts from (default: today).
+             */
+            start?: string | null;
+            /**
+             * Target
+             * @description Followers; posts per week; or an engagement rate as a fraction (0.05 = 5%).
+             */
+            target: number;
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone?: string;
+            /** Title */
+            title?: string | null;
+        };
+        /** GoalList */
+        GoalList: {
+            /** Items */
+            items: components["schemas"]["Goal"][];
+        };
+        /**
+         * GoalMetric
+         * @enum {string}
+         */
+        GoalMetric: "followers" | "engagement_rate" | "posts_per_week";
         /**
          * GroupRow
          * @description Posts sharing a label, a campaign or a hashtag.
@@ -2504,6 +3278,14 @@ export interface components {
              */
             url?: string | null;
         };
+        /** MarkRead */
+        MarkRead: {
+            /**
+             * Ids
+             * @description Which to mark read; omitted: all.
+             */
+            ids?: string[] | null;
+        };
         /** Me */
         Me: {
             /** Current Workspace Id */
@@ -2641,6 +3423,32 @@ export interface components {
             reposts?: number | null;
         };
         /**
+         * MetricRule
+         * @description The matching deliveries' `metric` (their current numbers) reaches `threshold` by the
+         *     window's end.
+         */
+        MetricRule: {
+            filters?: components["schemas"]["DeliveryFilters"];
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "engagement_rate" | "engagements" | "impressions";
+            /**
+             * Strictly Above
+             * @description Beat the threshold, not just meet it.
+             * @default false
+             */
+            strictly_above?: boolean;
+            /** Threshold */
+            threshold: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "metric";
+        };
+        /**
          * MetricValues
          * @description Counts as the network reports them; null: the network does not give that number.
          */
@@ -2746,6 +3554,183 @@ export interface components {
             items: components["schemas"]["NetworkRow"][];
             period: components["schemas"]["PeriodView"];
         };
+        /** Note */
+        Note: {
+            /** Author Id */
+            author_id: string | null;
+            /** Body */
+            body: string;
+            checklist: components["schemas"]["Checklist"];
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Extra */
+            extra: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Links */
+            links: string[];
+            /** Media Ids */
+            media_ids: string[];
+            /** Position */
+            position: number;
+            /** Post Id */
+            post_id: string | null;
+            post_status: components["schemas"]["PostStatus"] | null;
+            /** Tags */
+            tags: string[];
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** NoteColumn */
+        NoteColumn: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Note Count */
+            note_count: number;
+            /** Position */
+            position: number;
+            /** @description Built-in meaning: notes move to `scheduled`/`done` with their post. */
+            stage: components["schemas"]["ColumnStage"] | null;
+        };
+        /** NoteColumnCreate */
+        NoteColumnCreate: {
+            /** Name */
+            name: string;
+        };
+        /** NoteColumnUpdate */
+        NoteColumnUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Position
+             * @description New index among the columns.
+             */
+            position?: number | null;
+        };
+        /** NoteCreate */
+        NoteCreate: {
+            /**
+             * Body
+             * @default
+             */
+            body?: string;
+            /**
+             * Column Id
+             * @description Default: the idea column.
+             */
+            column_id?: string | null;
+            /** Extra */
+            extra?: {
+                [key: string]: unknown;
+            };
+            /** Links */
+            links?: string[];
+            /** Media Ids */
+            media_ids?: string[];
+            /** Tags */
+            tags?: string[];
+            /** Title */
+            title: string;
+        };
+        /** NoteMove */
+        NoteMove: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /**
+             * Position
+             * @description Index in the column; past the end means last.
+             */
+            position: number;
+        };
+        /**
+         * NoteUpdate
+         * @description Only the fields sent change.
+         */
+        NoteUpdate: {
+            /** Body */
+            body?: string | null;
+            /** Extra */
+            extra?: {
+                [key: string]: unknown;
+            } | null;
+            /** Links */
+            links?: string[] | null;
+            /** Media Ids */
+            media_ids?: string[] | null;
+            /** Tags */
+            tags?: string[] | null;
+            /** Title */
+            title?: string | null;
+        };
+        /** NoteWithPost */
+        NoteWithPost: {
+            note: components["schemas"]["Note"];
+            /**
+             * Post Id
+             * Format: uuid
+             */
+            post_id: string;
+        };
+        /** Notification */
+        Notification: {
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Link */
+            link: string | null;
+            /** Read At */
+            read_at: string | null;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        };
+        /** NotificationType */
+        NotificationType: {
+            /** Label */
+            label: string;
+            /** Type */
+            type: string;
+        };
         /** Overview */
         Overview: {
             /**
@@ -2833,6 +3818,13 @@ export interface components {
         Page_Member_: {
             /** Items */
             items: components["schemas"]["Member"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[Note] */
+        Page_Note_: {
+            /** Items */
+            items: components["schemas"]["Note"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -3019,6 +4011,38 @@ export interface components {
              * @default
              */
             text?: string;
+        };
+        /** Preference */
+        Preference: {
+            /** Email */
+            email: boolean;
+            /** Event Type */
+            event_type: string;
+            /** In App */
+            in_app: boolean;
+            /** Label */
+            label: string;
+        };
+        /** PreferenceUpdate */
+        PreferenceUpdate: {
+            /** Email */
+            email?: boolean | null;
+            /** Event Type */
+            event_type: string;
+            /** In App */
+            in_app?: boolean | null;
+        };
+        /** Preferences */
+        Preferences: {
+            /** Email Available */
+            email_available: boolean;
+            /** Items */
+            items: components["schemas"]["Preference"][];
+        };
+        /** PreferencesUpdate */
+        PreferencesUpdate: {
+            /** Items */
+            items: components["schemas"]["PreferenceUpdate"][];
         };
         /**
          * ProviderChoice
@@ -3305,6 +4329,44 @@ export interface components {
             /** Weekday */
             weekday: number;
         };
+        /** StreakDay */
+        StreakDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Frozen */
+            frozen: boolean;
+            /** Posts */
+            posts: number;
+        };
+        /** Streaks */
+        Streaks: {
+            /**
+             * Daily Current
+             * @description Local days in a row with a post (today may be open).
+             */
+            daily_current: number;
+            /** Daily Longest */
+            daily_longest: number;
+            /**
+             * Days
+             * @description The last days, oldest first, for the calendar.
+             */
+            days: components["schemas"]["StreakDay"][];
+            /** Freeze Days */
+            freeze_days: string[];
+            /** Timezone */
+            timezone: string;
+            /**
+             * Weekly Current
+             * @description Weeks (Monday to Sunday) in a row with a post.
+             */
+            weekly_current: number;
+            /** Weekly Longest */
+            weekly_longest: number;
+        };
         /** Target */
         Target: {
             /**
@@ -3474,6 +4536,19 @@ export interface components {
             text: string;
             usage: components["schemas"]["TokenUsage"];
         };
+        /** TurnIntoPost */
+        TurnIntoPost: {
+            /**
+             * Account Ids
+             * @description Accounts the draft targets.
+             */
+            account_ids?: string[];
+        };
+        /** UnreadCount */
+        UnreadCount: {
+            /** Unread */
+            unread: number;
+        };
         /** User */
         User: {
             /**
@@ -3541,6 +4616,137 @@ export interface components {
             /** Message */
             message: string;
             voice: components["schemas"]["Voice"];
+        };
+        /** Webhook */
+        Webhook: {
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Disabled Reason */
+            disabled_reason: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Events */
+            events: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Url */
+            url: string;
+        };
+        /** WebhookAttempt */
+        WebhookAttempt: {
+            /**
+             * Attempted At
+             * Format: date-time
+             */
+            attempted_at: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /** Error */
+            error: string | null;
+            /** Status Code */
+            status_code: number | null;
+        };
+        /** WebhookCreate */
+        WebhookCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /** Events */
+            events: string[];
+            /**
+             * Url
+             * Format: uri
+             */
+            url: string;
+        };
+        /** WebhookCreated */
+        WebhookCreated: {
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Disabled Reason */
+            disabled_reason: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Events */
+            events: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Secret
+             * @description The signing secret; shown this once.
+             */
+            secret: string;
+            /** Url */
+            url: string;
+        };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Status Code */
+            last_status_code: number | null;
+            /** Log */
+            log: components["schemas"]["WebhookAttempt"][];
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** State */
+            state: string;
+        };
+        /** WebhookUpdate */
+        WebhookUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Events */
+            events?: string[] | null;
+            /** Url */
+            url?: string | null;
         };
         /** WorkerView */
         WorkerView: {
@@ -3931,6 +5137,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NetworkInfo"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_preferences_api_v1_notification_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_preferences_api_v1_notification_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    notification_types_api_v1_notification_types_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationType"][];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -5434,6 +6731,359 @@ export interface operations {
             };
         };
     };
+    badges_api_v1_workspaces__workspace_id__growth_badges_get: {
+        parameters: {
+            query?: {
+                /** @description IANA zone whose local days streaks count. */
+                timezone?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadgeList"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    challenge_templates_api_v1_workspaces__workspace_id__growth_challenge_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChallengeTemplateList"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_challenges_api_v1_workspaces__workspace_id__growth_challenges_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChallengeList"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_challenge_api_v1_workspaces__workspace_id__growth_challenges_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChallengeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Challenge"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_challenge_api_v1_workspaces__workspace_id__growth_challenges__challenge_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                challenge_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_goals_api_v1_workspaces__workspace_id__growth_goals_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoalList"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_goal_api_v1_workspaces__workspace_id__growth_goals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoalCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Goal"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_goal_api_v1_workspaces__workspace_id__growth_goals__goal_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                goal_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    streaks_api_v1_workspaces__workspace_id__growth_streaks_get: {
+        parameters: {
+            query?: {
+                /** @description IANA zone whose local days streaks count. */
+                timezone?: string;
+                /** @description Calendar days to return. */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Streaks"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    freeze_day_api_v1_workspaces__workspace_id__growth_streaks_freezes__day__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unfreeze_day_api_v1_workspaces__workspace_id__growth_streaks_freezes__day__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     import_posts_api_v1_workspaces__workspace_id__imports_posts_post: {
         parameters: {
             query?: {
@@ -5919,6 +7569,484 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_notes_api_v1_workspaces__workspace_id__notes_get: {
+        parameters: {
+            query?: {
+                /** @description Search in title, body and tags. */
+                q?: string | null;
+                /** @description Only this column. */
+                column_id?: string | null;
+                /** @description How many items to return. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Note_"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_note_api_v1_workspaces__workspace_id__notes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_columns_api_v1_workspaces__workspace_id__notes_columns_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteColumn"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_column_api_v1_workspaces__workspace_id__notes_columns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteColumnCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteColumn"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_column_api_v1_workspaces__workspace_id__notes_columns__column_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                column_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_column_api_v1_workspaces__workspace_id__notes_columns__column_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                column_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteColumnUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteColumn"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_note_api_v1_workspaces__workspace_id__notes__note_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_note_api_v1_workspaces__workspace_id__notes__note_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_note_api_v1_workspaces__workspace_id__notes__note_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    move_note_api_v1_workspaces__workspace_id__notes__note_id__move_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteMove"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    turn_into_post_api_v1_workspaces__workspace_id__notes__note_id__post_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                note_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TurnIntoPost"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoteWithPost"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_notifications_api_v1_workspaces__workspace_id__notifications_get: {
+        parameters: {
+            query?: {
+                unread_only?: boolean;
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mark_read_api_v1_workspaces__workspace_id__notifications_read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkRead"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unread_count_api_v1_workspaces__workspace_id__notifications_unread_count_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */
@@ -6630,6 +8758,204 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublishingHealth"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_webhooks_api_v1_workspaces__workspace_id__webhooks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_webhook_api_v1_workspaces__workspace_id__webhooks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_webhook_api_v1_workspaces__workspace_id__webhooks__webhook_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_webhook_api_v1_workspaces__workspace_id__webhooks__webhook_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    webhook_deliveries_api_v1_workspaces__workspace_id__webhooks__webhook_id__deliveries_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    send_test_event_api_v1_workspaces__workspace_id__webhooks__webhook_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
             /** @description The request was refused; `error.message` says why. */

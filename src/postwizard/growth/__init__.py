@@ -1,0 +1,1 @@
+"""Growth: goals, challenges, posting streaks and badges, all recomputed from published data."""

@@ -1,0 +1,1 @@
+"""The notes / ideas board: Markdown notes in workspace columns, turned into posts."""
