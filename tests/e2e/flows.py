@@ -29,3 +29,29 @@ async def api(page: Page, method: str, path: str, body: dict[str, Any] | None = 
     )
     assert response.ok, await response.text()
     return await response.json()
+
+
+async def current_workspace(page: Page) -> str:
+    workspace: str = (await api(page, "GET", "/api/v1/me"))["current_workspace_id"]
+    return workspace
+
+
+async def add_sandbox_account(page: Page, workspace: str, name: str, handle: str) -> str:
+    """A sandbox account of the workspace, through the API; its id."""
+    account = await api(
+        page,
+        "POST",
+        f"/api/v1/workspaces/{workspace}/accounts/sandbox",
+        {"display_name": name, "handle": handle},
+    )
+    account_id: str = account["id"]
+    return account_id
+
+
+async def post_now(page: Page, workspace: str, account_id: str, text: str) -> str:
+    """A post to one account, scheduled "now" (the served app's embedded worker sends it)."""
+    base = f"/api/v1/workspaces/{workspace}/posts"
+    post = await api(page, "POST", base, {"text": text, "targets": [{"account_id": account_id}]})
+    await api(page, "POST", f"{base}/{post['id']}/schedule", {"now": True})
+    post_id: str = post["id"]
+    return post_id

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.e2e.flows import api, set_up_owner_in_browser
+from tests.e2e.flows import (
+    add_sandbox_account,
+    current_workspace,
+    post_now,
+    set_up_owner_in_browser,
+)
 
 
 async def test_goal_and_challenge_progress_move_when_a_post_goes_out(page: Page) -> None:
     await set_up_owner_in_browser(page)
-    me = await api(page, "GET", "/api/v1/me")
-    workspace = me["current_workspace_id"]
-    account = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/accounts/sandbox",
-        {"display_name": "Bakery", "handle": "growth_bakery"},
-    )
+    workspace = await current_workspace(page)
+    account = await add_sandbox_account(page, workspace, "Bakery", "growth_bakery")
 
     await page.goto("/growth")
     await expect(page.get_by_text("No goals yet")).to_be_visible()
@@ -37,15 +36,7 @@ async def test_goal_and_challenge_progress_move_when_a_post_goes_out(page: Page)
     await expect(challenge).to_contain_text("0 / 30")
 
     await page.evaluate("window.__notReloaded = true")
-    post = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/posts",
-        {"text": "Fresh bread, day one", "targets": [{"account_id": account["id"]}]},
-    )
-    await api(
-        page, "POST", f"/api/v1/workspaces/{workspace}/posts/{post['id']}/schedule", {"now": True}
-    )
+    await post_now(page, workspace, account, "Fresh bread, day one")
     await expect(challenge).to_contain_text("1 / 30", timeout=20_000)
     await expect(goal).to_contain_text("Now 1.0/week")
     await expect(page.get_by_test_id("daily-streak")).to_have_text("1")

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.flows import api, set_up_owner_in_browser
+from tests.e2e.flows import (
+    add_sandbox_account,
+    api,
+    current_workspace,
+    post_now,
+    set_up_owner_in_browser,
+)
 from tests.server_process import ServerProcess, running_server
 
 # Measured every 2 seconds from publishing, so the test sees several collections.
@@ -31,24 +37,9 @@ async def publish_a_post_of_a_popular_account(page: Page) -> tuple[str, str]:
     await api(
         page, "POST", "/sandbox/v1/accounts", {"handle": "famous_bakery", "followers": FOLLOWERS}
     )
-    me = await api(page, "GET", "/api/v1/me")
-    workspace = me["current_workspace_id"]
-    account = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/accounts/sandbox",
-        {"display_name": "Famous Bakery", "handle": "famous_bakery"},
-    )
-    post = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/posts",
-        {"text": "Our sourdough is out of the oven!", "targets": [{"account_id": account["id"]}]},
-    )
-    await api(
-        page, "POST", f"/api/v1/workspaces/{workspace}/posts/{post['id']}/schedule", {"now": True}
-    )
-    return workspace, post["id"]
+    workspace = await current_workspace(page)
+    account = await add_sandbox_account(page, workspace, "Famous Bakery", "famous_bakery")
+    return workspace, await post_now(page, workspace, account, "Our sourdough is out of the oven!")
 
 
 async def test_likes_rise_on_screen_without_reload(page: Page) -> None:

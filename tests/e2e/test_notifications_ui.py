@@ -5,32 +5,24 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.e2e.flows import api, set_up_owner_in_browser
+from tests.e2e.flows import (
+    add_sandbox_account,
+    current_workspace,
+    post_now,
+    set_up_owner_in_browser,
+)
 from tests.notification_support import WebhookReceiver
 from tests.support.serving import serving
 
 
 async def test_bell_counts_live_and_marks_read(page: Page) -> None:
     await set_up_owner_in_browser(page)
-    workspace = (await api(page, "GET", "/api/v1/me"))["current_workspace_id"]
-    account = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/accounts/sandbox",
-        {"display_name": "Bakery", "handle": "bell_bakery"},
-    )
+    workspace = await current_workspace(page)
+    account = await add_sandbox_account(page, workspace, "Bakery", "bell_bakery")
     await page.goto("/calendar")
     bell = page.get_by_test_id("notification-bell")
     await expect(bell).to_have_attribute("aria-label", "Notifications")
-    post = await api(
-        page,
-        "POST",
-        f"/api/v1/workspaces/{workspace}/posts",
-        {"text": "Rye loaves are out", "targets": [{"account_id": account["id"]}]},
-    )
-    await api(
-        page, "POST", f"/api/v1/workspaces/{workspace}/posts/{post['id']}/schedule", {"now": True}
-    )
+    await post_now(page, workspace, account, "Rye loaves are out")
     await expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread", timeout=20_000)
     await bell.click()
     await expect(page.get_by_text("“Rye loaves are out” was published.")).to_be_visible()
