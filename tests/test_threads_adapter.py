@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 
+from postwizard.platforms.meta.media_urls import is_publicly_reachable as is_public_url
 from postwizard.platforms.networks import Network
 from postwizard.platforms.protocol import (
     AccountRef,
@@ -31,7 +32,7 @@ from postwizard.platforms.protocol import (
     TransientError,
     UnknownOutcomeError,
 )
-from postwizard.platforms.threads import DEFAULT_SCOPES, ThreadsPlatform, is_public_url
+from postwizard.platforms.threads import DEFAULT_SCOPES, ThreadsPlatform
 from tests.fakes.threads import SCOPES, FakeThreads
 from tests.support.adapter_tests import authorize_in_browser, request, sha256_of
 from tests.support.serving import serving

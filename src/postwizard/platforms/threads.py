@@ -27,7 +27,6 @@ parent_post_author_only, followers_only).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import math
 import time
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from postwizard.platforms.http_calls import new_client, send
+from postwizard.platforms.meta.media_urls import is_publicly_reachable
 from postwizard.platforms.networks import Network
 from postwizard.platforms.oauth2 import authorization_url, code_grant, stored_time
 from postwizard.platforms.outgoing import check_request
@@ -378,7 +378,7 @@ class ThreadsPlatform:
                 f"{item.filename} has no public address for Threads to fetch it from. "
                 f"{PUBLIC_URL_ADVICE}"
             )
-        if not self.allow_private_media_urls and not is_public_url(item.public_url):
+        if not self.allow_private_media_urls and not is_publicly_reachable(item.public_url):
             host = urlsplit(item.public_url).hostname or item.public_url
             raise PermanentError(
                 f"{item.filename} would be fetched from {host}, a private address. "
@@ -587,23 +587,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float:
         if waits:
             return 60.0 * max(waits)
     return DEFAULT_RETRY_AFTER_S
-
-
-def is_public_url(url: str) -> bool:
-    """Whether `url` names a host the internet can reach: not loopback, private, link-local or
-    reserved addresses, not `localhost` or names that only exist on a local network. Names are
-    not resolved (no DNS at publish time); a public name pointing at a private address is the
-    network's fetch error to report."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        local_suffixes = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
-        return "." in host and host != "localhost" and not host.endswith(local_suffixes)
-    return address.is_global
 
 
 def _graph_error(response: httpx.Response) -> dict[str, Any]:
