@@ -64,11 +64,11 @@ from postwizard.platforms.protocol import (
     TokenExpiredError,
 )
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.publishing.dispatcher import new_worker_id, sleep_until_woken
 from postwizard.publishing.pacing import NetworkPacing, Pacer
 from postwizard.publishing.policy import RetryPolicy
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event
+from postwizard.workers import new_worker_id, sleep_until_woken
 
 log = structlog.get_logger(__name__)
 

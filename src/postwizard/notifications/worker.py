@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import smtplib
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from postwizard.publishing.repository import (
 )
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, take_pending_events
+from postwizard.workers import new_worker_id
 
 log = structlog.get_logger(__name__)
 
@@ -200,7 +199,7 @@ class OutboxSender:
         self.secret_key = secret_key
         self.config = config or SenderConfig()
         self.wake = wake or asyncio.Event()
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = new_worker_id()
         self._client = guarded_client(TargetPolicy.from_settings(settings), WEBHOOK_TIMEOUT_S)
 
     async def aclose(self) -> None:

@@ -73,6 +73,7 @@ from postwizard.publishing.recorder import BATCHED, Recorder
 from postwizard.publishing.service import apply_derived_status
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, queue_event, take_pending_events
+from postwizard.workers import new_worker_id, sleep_until_woken
 
 log = structlog.get_logger(__name__)
 
@@ -128,23 +129,6 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         missed_cutoff=timedelta(hours=settings.missed_cutoff_hours),
         give_up_after=timedelta(hours=settings.give_up_hours),
     )
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-async def sleep_until_woken(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Sleep up to `seconds`, ending early when `stop` is set or `wake` is set again (it is
-    cleared first, so only a wake-up that comes after this call ends the sleep)."""
-    wake.clear()
-    stopping = asyncio.ensure_future(stop.wait())
-    waking = asyncio.ensure_future(wake.wait())
-    try:
-        await asyncio.wait({stopping, waking}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        waking.cancel()
 
 
 class Dispatcher:
