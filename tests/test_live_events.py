@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -74,3 +75,23 @@ async def test_stream_needs_sign_in_and_membership(server: ServerProcess, tmp_pa
         )
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_open_stream_ends_cleanly_when_the_server_stops(tmp_path: Path) -> None:
+    """SIGTERM with a browser listening: the stream is closed properly (a complete chunked body,
+    so the browser simply reconnects) and the server logs no error about an unfinished response."""
+    with running_server(tmp_path / "data") as stopping:
+        async with ApiClient(base_url=stopping.url, timeout=10) as api:
+            owner = await set_up_owner(api)
+            events_url = f"/api/v1/workspaces/{owner.workspace_id}/events"
+            async with api.stream("GET", events_url) as stream:
+                lines = stream.aiter_lines()
+                assert (await read_events(lines, 1))[0]["event"] == "ready"
+                stopping.process.send_signal(signal.SIGTERM)
+                rest = [line async for line in lines]  # raises if the body is cut off
+        assert not [line for line in rest if line.startswith("event:")]
+        stopping.process.wait(timeout=20)
+    log = stopping.log()
+    assert "Application shutdown complete" in log
+    assert "ASGI callable returned without completing response" not in log
+    assert '"log.level": "error"' not in log

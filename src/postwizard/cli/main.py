@@ -22,6 +22,7 @@ from postwizard.config import Settings
 from postwizard.errors import PostWizardError
 
 T = TypeVar("T")
+SERVE_GRACEFUL_SHUTDOWN_S = 30
 
 app = typer.Typer(
     help="PostWizard — a self-hosted social media manager.\n\nConfiguration comes from POSTWIZARD_* "
@@ -129,6 +130,8 @@ def serve(
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        # Requests still running after this are cut off; live event streams end on their own.
+        timeout_graceful_shutdown=SERVE_GRACEFUL_SHUTDOWN_S,
     )
 
 

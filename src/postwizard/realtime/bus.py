@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
+import anyio
 import structlog
 
 from postwizard.realtime.events import Event
@@ -37,6 +38,13 @@ class Subscription:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
             self.queue.put_nowait(None)  # wakes the reader so it ends the stream
+
+    async def close_when(self, event: anyio.Event) -> None:
+        await event.wait()
+        with contextlib.suppress(asyncio.QueueEmpty):
+            while self.queue.full():
+                self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class LocalFanout:
@@ -81,7 +89,10 @@ class EventBus(Protocol):
     async def publish(self, workspace_id: uuid.UUID, type_: str, data: dict[str, Any]) -> Event: ...
 
     def subscribe(
-        self, workspace_id: uuid.UUID, last_event_id: str | None
+        self,
+        workspace_id: uuid.UUID,
+        last_event_id: str | None,
+        until: anyio.Event | None = None,
     ) -> AsyncIterator[Event]: ...
 
     async def ping(self) -> None: ...
@@ -105,11 +116,17 @@ class FanoutBus:
         raise NotImplementedError
 
     async def subscribe(
-        self, workspace_id: uuid.UUID, last_event_id: str | None
+        self,
+        workspace_id: uuid.UUID,
+        last_event_id: str | None,
+        until: anyio.Event | None = None,
     ) -> AsyncIterator[Event]:
+        """Replayed events after `last_event_id`, then live ones; ends when the listener falls
+        too far behind or when `until` is set (the server is shutting down)."""
         subscription = self.fanout.add(
             workspace_id
         )  # first, so nothing published meanwhile is missed
+        closer = asyncio.create_task(subscription.close_when(until)) if until else None
         try:
             newest: tuple[int, ...] | None = None
             if last_event_id:
@@ -124,6 +141,8 @@ class FanoutBus:
                     continue  # already sent during replay
                 yield live
         finally:
+            if closer is not None:
+                closer.cancel()
             self.fanout.remove(workspace_id, subscription)
 
 
