@@ -50,6 +50,7 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", f"{W}/webhooks"): "resolves the host named in the body",
     ("PATCH", f"{W}/webhooks/{{webhook_id}}"): "resolves the host named in the body",
     ("POST", f"{W}/webhooks/{{webhook_id}}/test"): "calls the webhook's URL",
+    ("POST", "/api/v1/push/subscriptions"): "resolves the host of the endpoint in the body",
 }
 
 

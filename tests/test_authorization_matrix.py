@@ -46,6 +46,7 @@ MINIMUM_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("PATCH", "/api/v1/me"): SIGNED_IN,
     ("POST", "/api/v1/me/password"): SIGNED_IN,
+    ("DELETE", "/api/v1/me"): SIGNED_IN,  # the password in the body confirms it
     ("GET", "/api/v1/me/tokens"): SIGNED_IN,
     ("POST", "/api/v1/me/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): SIGNED_IN,
@@ -58,6 +59,8 @@ MINIMUM_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/workspaces"): SIGNED_IN,
     ("GET", W): Role.VIEWER,
     ("PATCH", W): Role.ADMIN,
+    ("DELETE", W): Role.OWNER,  # the workspace's name in the body confirms it
+    ("GET", f"{W}/export"): Role.ADMIN,
     ("GET", f"{W}/members"): Role.VIEWER,
     ("PATCH", f"{W}/members/{{user_id}}"): Role.ADMIN,
     # Anyone may leave; removing somebody else is checked by the service (SERVICE_REFUSALS).
@@ -152,6 +155,11 @@ MINIMUM_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/notification-preferences"): SIGNED_IN,
     ("PUT", "/api/v1/notification-preferences"): SIGNED_IN,
     ("GET", "/api/v1/notification-types"): SIGNED_IN,
+    ("GET", "/api/v1/push/web-push-key"): SIGNED_IN,
+    ("GET", "/api/v1/push/subscriptions"): SIGNED_IN,  # one's own browsers and devices
+    ("POST", "/api/v1/push/subscriptions"): SIGNED_IN,
+    ("POST", "/api/v1/push/fcm-tokens"): SIGNED_IN,
+    ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): SIGNED_IN,
     ("GET", f"{W}/webhooks"): Role.ADMIN,
     ("POST", f"{W}/webhooks"): Role.ADMIN,
     ("PATCH", f"{W}/webhooks/{{webhook_id}}"): Role.ADMIN,

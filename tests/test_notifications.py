@@ -108,6 +108,8 @@ async def test_preferences_choose_what_appears_in_the_feed(app: FastAPI, client:
         "label": "A post was published",
         "in_app": True,
         "email": False,
+        "web_push": False,
+        "fcm": False,
     }
     assert defaults["email_available"] is False
 

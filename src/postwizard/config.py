@@ -176,6 +176,25 @@ class Settings(BaseSettings):
         pattern=r"^(starttls|ssl|none)$",
         description="starttls (port 587), ssl (implicit TLS, port 465) or none (a local relay only).",
     )
+    web_push_contact: str = Field(
+        default="",
+        pattern=r"^$|^(mailto:[^@\s]+@\S+|https://[^/\s]+)$",
+        description="Who push services may contact about this instance's Web Push (the VAPID subject): mailto:you@example.com or https://your.host. Empty: the SMTP sender's address, else the https public URL, else mailto:postwizard@localhost.",
+    )
+    fcm_service_account_file: str = Field(
+        default="",
+        description="A Firebase service-account JSON file for push to the PostWizard Android app (FCM HTTP v1). Empty: no FCM.",
+    )
+    fcm_api_url: str = Field(
+        default="https://fcm.googleapis.com",
+        description="The FCM HTTP v1 API server (overridable for tests).",
+    )
+    growth_streak_reminder_hour: int = Field(
+        default=18,
+        ge=0,
+        le=23,
+        description="The local hour (in the streak's time zone) from which a workspace is reminded, once that day, that nothing is published yet and its posting streak breaks at midnight.",
+    )
     telegram_api_url: str = Field(
         default="https://api.telegram.org",
         description="The Telegram Bot API server; set it to your own telegram-bot-api server to lift upload limits.",

@@ -5,17 +5,19 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
+from starlette.background import BackgroundTask
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
 from postwizard.api.rate_limits import Limit
 from postwizard.api.resources import resources
-from postwizard.auth import repository, schemas, service
+from postwizard.auth import account_deletion, repository, schemas, service
 from postwizard.auth.dependencies import SESSION_COOKIE, CurrentCaller, OptionalCaller
 from postwizard.auth.models import User
 from postwizard.db.session import DbSession
 from postwizard.errors import Conflict, RateLimited, Unauthenticated
 from postwizard.workspaces import service as workspaces_service
+from postwizard.workspaces.deletion import remove_deleted_files
 from postwizard.workspaces.schemas import InvitationPreview
 
 router = APIRouter(prefix=API_PREFIX, tags=["auth"])
@@ -114,6 +116,24 @@ async def update_me(
     """Change your name, or switch the current workspace."""
     await service.update_me(session, caller.user, body)
     return await service.describe(session, caller.user)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_me(
+    body: schemas.AccountDeletion, request: Request, caller: CurrentCaller, session: DbSession
+) -> Response:
+    """Delete your account for real: sessions, API tokens, memberships, notifications, the
+    invitations you made, and every workspace you are the only member of (with its media
+    files). What you wrote in shared workspaces stays, without your name. Refused (409
+    `sole_owner`) while you are the only owner of a workspace with other members."""
+    orphaned = await account_deletion.delete_account(session, caller.user, password=body.password)
+    held = resources(request)
+    cleanup = BackgroundTask(remove_deleted_files, held.media_storage, held.engine, orphaned)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT, background=cleanup)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=held.settings.is_https
+    )
+    return response
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)

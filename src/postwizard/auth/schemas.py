@@ -69,6 +69,12 @@ class PasswordChange(RequestBody):
     new_password: str = Password
 
 
+class AccountDeletion(RequestBody):
+    password: str = Field(
+        min_length=1, max_length=1024, description="Your current password, to confirm."
+    )
+
+
 class ApiToken(ResponseBody):
     id: uuid.UUID
     name: str

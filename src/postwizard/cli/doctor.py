@@ -136,6 +136,20 @@ def check_ffprobe() -> Check:
     )
 
 
+def check_fcm(settings: Settings) -> Check:
+    """FCM is optional; a service-account file that is set but unusable is an error."""
+    from postwizard.notifications.fcm import ServiceAccountError, load_service_account
+
+    path = settings.fcm_service_account_file
+    if not path:
+        return Check("fcm", True, "not configured (no push to the Android app)", required=False)
+    try:
+        account = load_service_account(path)
+    except ServiceAccountError as error:
+        return Check("fcm", False, str(error))
+    return Check("fcm", True, f"service account {account.client_email} ({account.project_id})")
+
+
 async def _async_checks(settings: Settings) -> list[Check]:
     probes: list[Callable[[Settings], Awaitable[Check]]] = [check_database, check_redis]
     return [await probe(settings) for probe in probes]
@@ -153,6 +167,7 @@ def run_doctor(settings: Settings, console: Console) -> bool:
         *asyncio.run(_async_checks(settings)),
         check_front_end(),
         check_ffprobe(),
+        check_fcm(settings),
     ]
     table = Table(title="Checks")
     table.add_column("")

@@ -1,21 +1,26 @@
 """`postwizard rotate-key`: re-encrypt every stored secret under a new instance secret key.
 
-What the instance secret encrypts at rest: each account's network credentials
-(`social_account.credentials_encrypted`) and each workspace's own model-server API key
-(`caption_settings.api_key_encrypted`). Both are re-encrypted in one transaction, so a failure
-leaves everything under the old key. Signed public media links and OAuth sign-ins in progress
-are derived from the secret too, but not stored: they simply stop working, as documented.
+What the instance secret encrypts at rest is listed once, in `SEALED_COLUMNS`: one entry per
+column holding a sealed value (its table's key, the blob, and how to open and seal it). Every
+entry is re-encrypted in one transaction, so a failure leaves everything under the old key.
+A new sealed column needs one more entry there, nothing else. Signed public media links and
+OAuth sign-ins in progress are derived from the secret too, but not stored: they simply stop
+working, as documented.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 import postwizard.db.models  # noqa: F401 - every table, so foreign keys resolve
 from postwizard.accounts.credentials import decrypt_credentials, encrypt_credentials
@@ -24,14 +29,63 @@ from postwizard.captions.models import CaptionSettings
 from postwizard.captions.service import decrypt_api_key, encrypt_api_key
 from postwizard.config import SECRET_KEY_FILE, Settings, check_secret
 from postwizard.errors import PostWizardError
+from postwizard.notifications.models import InstanceKey, WebhookEndpoint
+from postwizard.notifications.service import decrypt_secret, encrypt_secret
+from postwizard.notifications.web_push import open_private_key, seal_private_key
 
 PENDING_SUFFIX = ".new"
 
 
 @dataclass(frozen=True)
+class SealedColumn:
+    """A column whose values are sealed with the instance secret: `open(key, blob)` gives the
+    value back, `seal(key, value)` makes a blob of it."""
+
+    label: str  # what the values are, plural: "account credentials"
+    key: InstrumentedAttribute[Any]  # the row's primary key
+    blob: InstrumentedAttribute[Any]
+    open: Callable[[str, bytes], Any]
+    seal: Callable[[str, Any], bytes]
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(
+        "account credentials",
+        SocialAccount.id,
+        SocialAccount.credentials_encrypted,
+        decrypt_credentials,
+        encrypt_credentials,
+    ),
+    SealedColumn(
+        "workspace model API keys",
+        CaptionSettings.workspace_id,
+        CaptionSettings.api_key_encrypted,
+        decrypt_api_key,
+        encrypt_api_key,
+    ),
+    SealedColumn(
+        "webhook signing secrets",
+        WebhookEndpoint.id,
+        WebhookEndpoint.secret_encrypted,
+        decrypt_secret,
+        encrypt_secret,
+    ),
+    SealedColumn(
+        "instance key pairs (Web Push VAPID)",
+        InstanceKey.name,
+        InstanceKey.private_key_encrypted,
+        open_private_key,
+        seal_private_key,
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Rotation:
-    accounts: int
-    api_keys: int
+    counts: dict[str, int]  # label → values re-encrypted, in SEALED_COLUMNS order
+
+    def summary(self) -> str:
+        return ", ".join(f"{label}: {count}" for label, count in self.counts.items())
 
 
 def generate_key() -> str:
@@ -49,41 +103,44 @@ def validate_new_key(old_key: str, new_key: str) -> None:
         raise PostWizardError("The new key is the current key; nothing would change.")
 
 
+def _open(column: SealedColumn, secret_key: str, row_key: object, blob: bytes) -> Any:
+    try:
+        return column.open(secret_key, blob)
+    except InvalidToken:
+        raise PostWizardError(
+            f"The {column.label} of {column.key.class_.__tablename__} {row_key} cannot be "
+            "decrypted with the current key; nothing was changed."
+        ) from None
+
+
+async def reencrypt_column(
+    session: AsyncSession, column: SealedColumn, old_key: str, new_key: str
+) -> int:
+    """Re-encrypt one sealed column (in the caller's transaction); returns the rows changed."""
+    rows = (
+        await session.execute(
+            select(column.key, column.blob).where(column.blob.is_not(None)).with_for_update()
+        )
+    ).all()
+    for row_key, blob in rows:
+        value = _open(column, old_key, row_key, blob)
+        sealed = column.seal(new_key, value)
+        if _open(column, new_key, row_key, sealed) != value:  # pragma: no cover - paranoia
+            raise PostWizardError(f"Re-encrypting {column.label} {row_key} did not round-trip.")
+        await session.execute(
+            update(column.key.class_).where(column.key == row_key).values({column.blob: sealed})
+        )
+    return len(rows)
+
+
 async def reencrypt_all(session: AsyncSession, old_key: str, new_key: str) -> Rotation:
-    """Re-encrypt every stored secret (in the caller's transaction). Anything that does not open
+    """Re-encrypt every sealed column (in the caller's transaction). Anything that does not open
     with `old_key` stops the rotation with a PostWizardError before anything is committed."""
-    accounts = (
-        await session.execute(
-            select(SocialAccount.id, SocialAccount.credentials_encrypted)
-            .where(SocialAccount.credentials_encrypted.is_not(None))
-            .with_for_update()
-        )
-    ).all()
-    for account_id, blob in accounts:
-        credentials = decrypt_credentials(old_key, blob)
-        sealed = encrypt_credentials(new_key, credentials)
-        if decrypt_credentials(new_key, sealed) != credentials:  # pragma: no cover - paranoia
-            raise PostWizardError(f"Re-encrypting account {account_id} did not round-trip.")
-        await session.execute(
-            update(SocialAccount)
-            .where(SocialAccount.id == account_id)
-            .values(credentials_encrypted=sealed)
-        )
-    api_keys = (
-        await session.execute(
-            select(CaptionSettings.workspace_id, CaptionSettings.api_key_encrypted)
-            .where(CaptionSettings.api_key_encrypted.is_not(None))
-            .with_for_update()
-        )
-    ).all()
-    for workspace_id, blob in api_keys:
-        api_key = decrypt_api_key(old_key, blob)
-        await session.execute(
-            update(CaptionSettings)
-            .where(CaptionSettings.workspace_id == workspace_id)
-            .values(api_key_encrypted=encrypt_api_key(new_key, api_key))
-        )
-    return Rotation(accounts=len(accounts), api_keys=len(api_keys))
+    counts = {
+        column.label: await reencrypt_column(session, column, old_key, new_key)
+        for column in SEALED_COLUMNS
+    }
+    return Rotation(counts)
 
 
 def key_file(settings: Settings) -> Path | None:

@@ -387,10 +387,7 @@ def rotate_key(
         if pending is not None:
             pending.unlink(missing_ok=True)
         raise
-    console.print(
-        f"[green]Re-encrypted[/green] the credentials of {rotation.accounts} accounts and "
-        f"{rotation.api_keys} workspace model API keys."
-    )
+    console.print(f"[green]Re-encrypted[/green] {rotation.summary()}.", highlight=False)
     if path is not None and pending is not None:
         commit_key_file(pending, path)
         console.print(f"The new key is in {path}. Start PostWizard again.")
@@ -401,6 +398,64 @@ def rotate_key(
     )
     if new_key is None:
         print(chosen)
+
+
+@app.command("export")
+def export_workspace(
+    workspace: Annotated[
+        str, typer.Option("--workspace", "-w", help="The workspace's id, or its exact name.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="The zip to write (default: postwizard-<workspace>-<UTC time>.zip here).",
+        ),
+    ] = None,
+) -> None:
+    """Export one workspace: posts (targets, media, comments, deliveries and attempts), media
+    files, accounts without credentials, analytics snapshots, goals and challenges, notes and
+    webhooks without secrets, as JSON files + media files in one zip with a manifest.json.
+    The format is described in docs/export.md. Safe while PostWizard runs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from postwizard.cli.exporting import export_to_file
+
+    settings = load_settings()
+    columns = (
+        TextColumn("[bold]Exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task("items", total=None)
+
+        def set_total(total: int) -> None:
+            progress.update(task, total=total)
+
+        def advance(items: int) -> None:
+            progress.advance(task, items)
+
+        try:
+            path, found, summary = asyncio.run(
+                export_to_file(settings, workspace, output, on_total=set_total, progress=advance)
+            )
+        except PostWizardError as error:
+            errors.print(f"[red]Error:[/red] {error.message}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"[green]Exported[/green] “{found.name}” to {path}: {sum(summary.files.values())} rows, "
+        f"{summary.media_files} media files.",
+        highlight=False,
+    )
+    if summary.missing_media:
+        errors.print(
+            f"[yellow]{len(summary.missing_media)} media files were missing from storage[/yellow] "
+            "and are listed under media.missing in manifest.json."
+        )
 
 
 def _media_progress(label: str, total: int) -> tuple[Progress, Callable[[int], None]]:

@@ -10,10 +10,12 @@ from postwizard.growth.models import GrowthChallenge, GrowthGoal, StreakFreeze
 from postwizard.media.models import Media
 from postwizard.notes.models import Note, NoteColumn
 from postwizard.notifications.models import (
+    InstanceKey,
     Notification,
     NotificationPreference,
     OutboxAttempt,
     OutboxMessage,
+    PushSubscription,
     WebhookEndpoint,
 )
 from postwizard.posts.models import ActivityEvent, Post, PostComment, PostMedia, PostTarget
@@ -31,6 +33,7 @@ __all__ = [
     "Delivery",
     "GrowthChallenge",
     "GrowthGoal",
+    "InstanceKey",
     "Invitation",
     "LoginSession",
     "Media",
@@ -48,6 +51,7 @@ __all__ = [
     "PostMetricSnapshot",
     "PostTarget",
     "PostingSlot",
+    "PushSubscription",
     "SocialAccount",
     "StreakFreeze",
     "User",

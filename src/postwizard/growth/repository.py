@@ -19,6 +19,7 @@ from postwizard.media.models import Media, MediaKind
 from postwizard.platforms.networks import Network
 from postwizard.posts.models import Post, PostMedia
 from postwizard.publishing.models import Delivery, DeliveryState
+from postwizard.workspaces.models import Workspace
 
 
 @dataclass(frozen=True)
@@ -185,3 +186,61 @@ async def remove_freeze_day(session: AsyncSession, workspace_id: uuid.UUID, day:
             StreakFreeze.workspace_id == workspace_id, StreakFreeze.day == day
         )
     )
+
+
+# ---------------------------------------------------------------- for the growth watcher
+
+
+async def workspace_ids(session: AsyncSession) -> list[uuid.UUID]:
+    return list(await session.scalars(select(Workspace.id).order_by(Workspace.id)))
+
+
+async def workspaces_with_goals_or_challenges(
+    session: AsyncSession, ending_after: datetime
+) -> set[uuid.UUID]:
+    """Workspaces with a goal or challenge that has not ended before `ending_after`."""
+    goals = select(GrowthGoal.workspace_id).where(GrowthGoal.deadline_at > ending_after)
+    challenges = select(GrowthChallenge.workspace_id).where(GrowthChallenge.ends_at > ending_after)
+    return set(await session.scalars(goals.union(challenges)))
+
+
+async def published_since(session: AsyncSession, workspace_id: uuid.UUID, since: datetime) -> bool:
+    """Whether anything of the workspace was published at or after `since` (an index seek)."""
+    statement = select(
+        exists().where(
+            Delivery.workspace_id == workspace_id,
+            Delivery.published_at >= since,
+            Delivery.state == DeliveryState.PUBLISHED,
+        )
+    )
+    return bool(await session.scalar(statement))
+
+
+async def newest_growth_timezone(session: AsyncSession, workspace_id: uuid.UUID) -> str | None:
+    """The zone of the workspace's newest goal or challenge (the growth page sets the browser's),
+    else of its latest scheduled post; None when there is neither."""
+    newest: tuple[datetime, str] | None = None
+    for model in (GrowthGoal, GrowthChallenge):
+        row = (
+            await session.execute(
+                select(model.created_at, model.timezone)
+                .where(model.workspace_id == workspace_id)
+                .order_by(model.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None and (newest is None or row[0] > newest[0]):
+            newest = (row[0], row[1])
+    if newest is not None:
+        return newest[1]
+    zone: str | None = await session.scalar(
+        select(Post.schedule_timezone)
+        .where(
+            Post.workspace_id == workspace_id,
+            Post.scheduled_at.is_not(None),
+            Post.schedule_timezone.is_not(None),
+        )
+        .order_by(Post.scheduled_at.desc())
+        .limit(1)
+    )
+    return zone

@@ -41,6 +41,13 @@ NOTIFICATION_TYPES: tuple[NotificationType, ...] = (
     NotificationType(
         "webhook.disabled", "A webhook was disabled after failing", Audience.ADMINS, True
     ),
+    # Growth (growth/watch.py): at risk asks for a post soon; good news waits for the app.
+    NotificationType("goal.reached", "A goal was reached", Audience.MEMBERS, False),
+    NotificationType("goal.at_risk", "A goal is at risk", Audience.MEMBERS, True),
+    NotificationType(
+        "streak.at_risk", "Your posting streak breaks tonight", Audience.MEMBERS, True
+    ),
+    NotificationType("challenge.completed", "A challenge was completed", Audience.MEMBERS, False),
 )
 BY_TYPE = {kind.type: kind for kind in NOTIFICATION_TYPES}
 EVENT_TYPES = tuple(BY_TYPE)
@@ -48,7 +55,7 @@ WEBHOOK_TEST_EVENT = "webhook.test"
 
 
 def default_enabled(event_type: str, channel: Channel) -> bool:
-    """In-app: everything; email: what needs someone to act."""
+    """In-app: everything; email and pushes (Web Push, FCM): what needs someone to act."""
     if channel is Channel.IN_APP:
         return True
     kind = BY_TYPE.get(event_type)

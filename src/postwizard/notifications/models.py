@@ -1,5 +1,6 @@
-"""Notification tables: the in-app feed, per-user preferences, webhook endpoints and the durable
-outbox of emails and webhook calls that workers claim with leases."""
+"""Notification tables: the in-app feed, per-user preferences, webhook endpoints, push
+subscriptions (browsers and app devices), the instance's VAPID key, and the durable outbox of
+emails, webhook calls and pushes that workers claim with leases."""
 
 from __future__ import annotations
 
@@ -17,11 +18,22 @@ from postwizard.db.base import Base, CreatedAtMixin, FlexibleJSON, IdMixin, stri
 class Channel(StrEnum):
     IN_APP = "in_app"
     EMAIL = "email"
+    WEB_PUSH = "web_push"
+    FCM = "fcm"
 
 
 class OutboxKind(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+    WEB_PUSH = "web_push"
+    FCM = "fcm"
+
+
+class PushKind(StrEnum):
+    """Where a push subscription receives: a browser (Web Push) or an app (FCM)."""
+
+    WEB_PUSH = "web_push"
+    FCM = "fcm"
 
 
 class OutboxState(StrEnum):
@@ -83,8 +95,40 @@ class WebhookEndpoint(IdMixin, CreatedAtMixin, Base):
     consecutive_failures: Mapped[int] = mapped_column(default=0)
 
 
+class PushSubscription(IdMixin, CreatedAtMixin, Base):
+    """A browser's Web Push subscription or an app's FCM registration token, of one person.
+
+    `target` is the push service endpoint URL (Web Push) or the registration token (FCM); it is
+    unique: a browser that signs in as someone else moves its subscription to them."""
+
+    __tablename__ = "push_subscription"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[PushKind] = mapped_column(string_enum(PushKind, "push_kind", length=16))
+    target: Mapped[str] = mapped_column(String(2000), unique=True)
+    # The browser's ECDH public key and auth secret (base64url); None for FCM tokens.
+    p256dh: Mapped[str | None] = mapped_column(String(200), default=None)
+    auth: Mapped[str | None] = mapped_column(String(100), default=None)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class InstanceKey(CreatedAtMixin, Base):
+    """A key pair the instance generates once (the VAPID key of Web Push); the private half
+    sealed with the instance secret key."""
+
+    __tablename__ = "instance_key"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(200))
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class OutboxMessage(IdMixin, CreatedAtMixin, Base):
-    """An email or webhook call still to make (or made): the durable queue of notifications."""
+    """An email, webhook call or push still to make (or made): the durable queue of
+    notifications."""
 
     __tablename__ = "notification_outbox"
     __table_args__ = (
@@ -97,6 +141,10 @@ class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     kind: Mapped[OutboxKind] = mapped_column(string_enum(OutboxKind, "notification_outbox_kind"))
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), default=None, index=True
+    )
+    # Pushes: the subscription; an unsubscribed one leaves its log (the message ends failed).
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("push_subscription.id", ondelete="SET NULL"), default=None, index=True
     )
     recipient: Mapped[str | None] = mapped_column(String(320), default=None)
     event_type: Mapped[str] = mapped_column(String(64))

@@ -8,20 +8,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.auth.models import User
+from postwizard.db.base import utcnow
 from postwizard.notifications.models import (
     Channel,
+    InstanceKey,
     Notification,
     NotificationPreference,
     OutboxAttempt,
     OutboxKind,
     OutboxMessage,
     OutboxState,
+    PushKind,
+    PushSubscription,
     WebhookEndpoint,
 )
 from postwizard.workspaces.models import Membership, Role
@@ -191,7 +195,7 @@ def _claimable(now: datetime) -> Any:
             (OutboxMessage.state == OutboxState.PENDING) & (OutboxMessage.next_attempt_at <= now),
             (OutboxMessage.state == OutboxState.CLAIMED) & (OutboxMessage.lease_expires_at < now),
         ),
-        or_(OutboxMessage.kind == OutboxKind.EMAIL, endpoint_enabled),
+        or_(OutboxMessage.kind != OutboxKind.WEBHOOK, endpoint_enabled),
     )
 
 
@@ -230,4 +234,50 @@ async def held_message(
         )
         .with_for_update()
         .execution_options(populate_existing=True)
+    )
+
+
+# Push subscriptions and the instance's keys
+
+
+async def insert_instance_key(
+    session: AsyncSession, name: str, public_key: str, private_key_encrypted: bytes
+) -> None:
+    """Store a generated key pair unless another process stored one first."""
+    await session.execute(
+        _insert(session)(InstanceKey)
+        .values(
+            name=name,
+            public_key=public_key,
+            private_key_encrypted=private_key_encrypted,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def subscriptions_of(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], kind: PushKind | None = None
+) -> Sequence[PushSubscription]:
+    statement = select(PushSubscription).where(PushSubscription.user_id.in_(list(user_ids)))
+    if kind is not None:
+        statement = statement.where(PushSubscription.kind == kind)
+    return (await session.scalars(statement.order_by(PushSubscription.created_at))).all()
+
+
+async def subscription_by_target(session: AsyncSession, target: str) -> PushSubscription | None:
+    return await session.scalar(select(PushSubscription).where(PushSubscription.target == target))
+
+
+async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    await session.execute(delete(PushSubscription).where(PushSubscription.id == subscription_id))
+
+
+async def note_push_success(
+    session: AsyncSession, subscription_id: uuid.UUID, at: datetime
+) -> None:
+    await session.execute(
+        update(PushSubscription)
+        .where(PushSubscription.id == subscription_id)
+        .values(last_success_at=at)
     )

@@ -18,10 +18,13 @@ from postwizard.errors import NotFound
 from postwizard.notifications import repository, schemas, service
 from postwizard.notifications.catalog import NOTIFICATION_TYPES, default_enabled
 from postwizard.notifications.email import email_configured
+from postwizard.notifications.fcm import fcm_configured
 from postwizard.notifications.models import Channel, WebhookEndpoint
+from postwizard.notifications.push_router import router as push_router
 from postwizard.workspaces.dependencies import AdminAccess, ViewerAccess
 
 router = APIRouter(prefix=API_PREFIX, tags=["notifications"])
+router.include_router(push_router)
 
 
 @router.get("/workspaces/{workspace_id}/notifications")
@@ -79,10 +82,13 @@ async def _preferences(
                 label=kind.label,
                 in_app=enabled(kind.type, Channel.IN_APP),
                 email=enabled(kind.type, Channel.EMAIL),
+                web_push=enabled(kind.type, Channel.WEB_PUSH),
+                fcm=enabled(kind.type, Channel.FCM),
             )
             for kind in NOTIFICATION_TYPES
         ],
         email_available=email_configured(resources(request).settings),
+        fcm_available=fcm_configured(resources(request).settings),
     )
 
 
@@ -90,7 +96,7 @@ async def _preferences(
 async def get_preferences(
     caller: CurrentCaller, session: DbSession, request: Request
 ) -> schemas.Preferences:
-    """Which events you are told about, in the app and by email (for every workspace)."""
+    """Which events you are told about, in the app, by email and by push (for every workspace)."""
     return await _preferences(session, request, caller.user.id)
 
 
@@ -100,7 +106,12 @@ async def update_preferences(
 ) -> schemas.Preferences:
     """Change some choices; the ones not named stay as they are."""
     for item in body.items:
-        for channel, value in ((Channel.IN_APP, item.in_app), (Channel.EMAIL, item.email)):
+        for channel, value in (
+            (Channel.IN_APP, item.in_app),
+            (Channel.EMAIL, item.email),
+            (Channel.WEB_PUSH, item.web_push),
+            (Channel.FCM, item.fcm),
+        ):
             if value is not None:
                 await repository.set_preference(
                     session, caller.user.id, item.event_type, channel, value

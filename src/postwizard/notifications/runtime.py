@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from postwizard.config import Settings
+from postwizard.growth.watch import GrowthWatcher
 from postwizard.notifications.worker import NotificationIntake, OutboxSender, SenderConfig
 from postwizard.realtime.bus import EventBus
 
@@ -17,6 +18,7 @@ from postwizard.realtime.bus import EventBus
 class NotificationRuntime:
     intake: NotificationIntake | None
     sender: OutboxSender | None
+    growth: GrowthWatcher | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -33,13 +35,15 @@ class NotificationRuntime:
         sender_config: SenderConfig | None = None,
     ) -> NotificationRuntime:
         """`intake` in processes whose bus sees events (every web process); `sender` where
-        background work runs (the worker, or `serve` with its embedded worker)."""
+        background work runs (the worker, or `serve` with its embedded worker), together with the
+        growth watcher (goal, challenge and streak news)."""
         wake = asyncio.Event()
         runtime = cls(
             NotificationIntake(session_factory, bus, settings, wake) if intake else None,
             OutboxSender(session_factory, bus, settings, secret_key, sender_config, wake)
             if sender
             else None,
+            GrowthWatcher(session_factory, bus, settings, wake) if sender else None,
         )
         if runtime.intake is not None:
             runtime.tasks.append(
@@ -52,6 +56,10 @@ class NotificationRuntime:
                 asyncio.create_task(
                     runtime.sender.run(runtime.stop_event), name="notification-sender"
                 )
+            )
+        if runtime.growth is not None:
+            runtime.tasks.append(
+                asyncio.create_task(runtime.growth.run(runtime.stop_event), name="growth-watcher")
             )
         return runtime
 

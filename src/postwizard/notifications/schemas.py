@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, Field, field_validator
 
 from postwizard.api.schemas import RequestBody, ResponseBody
 from postwizard.notifications.catalog import EVENT_TYPES
+from postwizard.notifications.models import PushKind
 
 
 class Notification(ResponseBody):
@@ -48,11 +49,16 @@ class Preference(ResponseBody):
     label: str
     in_app: bool
     email: bool
+    web_push: bool
+    fcm: bool
 
 
 class Preferences(ResponseBody):
     items: list[Preference]
     email_available: bool
+    fcm_available: bool = Field(
+        description="Whether this server can push to the Android app (FCM is configured)."
+    )
 
 
 def _known_event(value: str) -> str:
@@ -65,6 +71,8 @@ class PreferenceUpdate(RequestBody):
     event_type: str
     in_app: bool | None = None
     email: bool | None = None
+    web_push: bool | None = None
+    fcm: bool | None = None
 
     _check_event = field_validator("event_type")(_known_event)
 
@@ -133,3 +141,43 @@ class WebhookDelivery(ResponseBody):
     created_at: datetime
     payload: dict[str, Any]
     log: list[WebhookAttempt]
+
+
+# Push subscriptions
+
+
+class WebPushKey(ResponseBody):
+    public_key: str = Field(
+        description="The instance's VAPID public key (base64url P-256 point): the "
+        "`applicationServerKey` for `PushManager.subscribe`."
+    )
+
+
+class WebPushKeys(RequestBody):
+    p256dh: str = Field(min_length=1, max_length=200, description="The browser's ECDH key.")
+    auth: str = Field(min_length=1, max_length=100, description="The browser's auth secret.")
+
+
+class WebPushSubscriptionCreate(RequestBody):
+    """`PushSubscription.toJSON()` of the browser, without `expirationTime`."""
+
+    endpoint: str = Field(min_length=1, max_length=2000)
+    keys: WebPushKeys
+
+
+class FcmTokenCreate(RequestBody):
+    token: str = Field(
+        min_length=20,
+        max_length=2000,
+        pattern=r"^[A-Za-z0-9_:\-]+$",
+        description="The app's FCM registration token.",
+    )
+
+
+class PushSubscription(ResponseBody):
+    id: uuid.UUID
+    kind: PushKind
+    target: str = Field(description="The push endpoint URL (web_push) or registration token (fcm).")
+    user_agent: str
+    created_at: datetime
+    last_success_at: datetime | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,12 +21,14 @@ from postwizard.net.ssrf import TargetPolicy, check_url
 from postwizard.notifications import repository
 from postwizard.notifications.catalog import BY_TYPE, Audience, default_enabled
 from postwizard.notifications.email import email_configured
+from postwizard.notifications.fcm import fcm_configured
 from postwizard.notifications.models import (
     Channel,
     Notification,
     OutboxKind,
     OutboxMessage,
     OutboxState,
+    PushKind,
     WebhookEndpoint,
 )
 from postwizard.posts.models import Post
@@ -35,6 +37,7 @@ from postwizard.workspaces.models import Role
 
 _SECRET_PURPOSE = b"postwizard/webhook-secret/v1"
 NOTIFICATION_CREATED = "notification.created"
+PUSH_BODY_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,13 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
         )
 
     now = utcnow()
+    # A push carries at most about 4 KB once encrypted; a long failure reason is cut short.
+    push_payload = {
+        "title": title,
+        "body": _snippet(body, PUSH_BODY_LIMIT),
+        "link": link,
+        "type": occurrence.type,
+    }
     in_app = [user_id for user_id, _ in people if wants(user_id, Channel.IN_APP)]
     await repository.insert_ignoring_duplicates(
         session,
@@ -176,6 +186,9 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
                         recipient=address,
                     )
                 )
+    outbox.extend(
+        await _push_rows(session, settings, occurrence, [p for p, _ in people], wants, push_payload)
+    )
     event_id = str(uuid7())
     for endpoint in await repository.endpoints_of(session, occurrence.workspace_id):
         if endpoint.enabled and occurrence.type in endpoint.events:
@@ -197,6 +210,41 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
             NOTIFICATION_CREATED,
             {"user_id": str(user_id), "type": occurrence.type},
         )
+
+
+async def _push_rows(
+    session: AsyncSession,
+    settings: Settings,
+    occurrence: Occurrence,
+    people: Sequence[uuid.UUID],
+    wants: Callable[[uuid.UUID, Channel], bool],
+    payload: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One outbox row per push subscription of each person who wants the event pushed there
+    (one row each, so a retry never repeats a push another browser already got)."""
+    kinds = [PushKind.WEB_PUSH] + ([PushKind.FCM] if fcm_configured(settings) else [])
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for kind in kinds:
+        channel = Channel(kind.value)
+        wanting = [user_id for user_id in people if wants(user_id, channel)]
+        if not wanting:
+            continue
+        for subscription in await repository.subscriptions_of(session, wanting, kind):
+            message = payload
+            if kind is PushKind.FCM:  # an app has no origin to resolve relative links against
+                message = {**payload, "link": _absolute(settings, payload["link"])}
+            rows.append(
+                _outbox_row(
+                    occurrence,
+                    OutboxKind(kind.value),
+                    message,
+                    f"{kind.value}:{subscription.id}:{occurrence.key}",
+                    now,
+                    subscription_id=subscription.id,
+                )
+            )
+    return rows
 
 
 def _absolute(settings: Settings, link: str | None) -> str | None:
@@ -226,6 +274,7 @@ def _outbox_row(
     *,
     recipient: str | None = None,
     endpoint_id: uuid.UUID | None = None,
+    subscription_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     return {
         "id": uuid7(),
@@ -233,6 +282,7 @@ def _outbox_row(
         "workspace_id": occurrence.workspace_id,
         "kind": kind,
         "endpoint_id": endpoint_id,
+        "subscription_id": subscription_id,
         "recipient": recipient,
         "event_type": occurrence.type,
         "payload": payload,

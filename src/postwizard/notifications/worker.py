@@ -4,7 +4,7 @@
 process: with Redis each sees every event, and the dedup keys let the first write win). It
 also watches publishing health: posts due while no worker is alive.
 
-`OutboxSender` claims due outbox rows with a lease, sends the email or webhook call, records
+`OutboxSender` claims due outbox rows with a lease, sends the email, webhook call or push, records
 the attempt, and retries with backoff; a process that dies mid-call leaves a lease that runs
 out, and another sender takes the row over, so no webhook is lost (a receiver may see a call
 twice, and de-duplicates by the payload's `id`)."""
@@ -28,13 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
 from postwizard.net.ssrf import TargetPolicy, UnsafeTargetError, guarded_client
-from postwizard.notifications import repository, service
+from postwizard.notifications import repository, service, web_push
 from postwizard.notifications.email import compose, send_email
+from postwizard.notifications.fcm import FcmClient
 from postwizard.notifications.models import (
     OutboxAttempt,
     OutboxKind,
     OutboxMessage,
     OutboxState,
+    PushSubscription,
     WebhookEndpoint,
 )
 from postwizard.notifications.signing import SIGNATURE_HEADER, signature_header
@@ -179,6 +181,9 @@ class Outcome:
     error: str | None = None
     duration_ms: int = 0
     skipped: bool = False  # not tried (its endpoint was disabled meanwhile): back to the queue
+    # The push subscription is gone for good (unsubscribed, expired, unregistered): the message
+    # ends failed now and the subscription is forgotten.
+    gone: bool = False
 
 
 class OutboxSender:
@@ -201,9 +206,14 @@ class OutboxSender:
         self.wake = wake or asyncio.Event()
         self.worker_id = new_worker_id()
         self._client = guarded_client(TargetPolicy.from_settings(settings), WEBHOOK_TIMEOUT_S)
+        self._vapid: web_push.VapidKeys | None = None
+        self._fcm: FcmClient | None = None
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._fcm is not None:
+            await self._fcm.aclose()
+            self._fcm = None
 
     async def work_once(self, now: datetime | None = None) -> int:
         """Send what is due at `now`; how many messages were tried."""
@@ -223,6 +233,8 @@ class OutboxSender:
         try:
             if message.kind is OutboxKind.EMAIL:
                 return await self._send_email(message)
+            if message.kind in (OutboxKind.WEB_PUSH, OutboxKind.FCM):
+                return await self._send_push(message, started)
             return await self._send_webhook(message, started)
         except Exception as error:  # a bug must not wedge the queue: record it as a failure
             log.exception("notification send failed", message_id=str(message.id))
@@ -242,6 +254,57 @@ class OutboxSender:
         except (smtplib.SMTPException, OSError) as error:
             return Outcome(False, error=f"SMTP: {error}")
         return Outcome(True)
+
+    async def _send_push(self, message: OutboxMessage, started: float) -> Outcome:
+        async with self.session_factory() as session:
+            subscription = (
+                await session.get(PushSubscription, message.subscription_id)
+                if message.subscription_id
+                else None
+            )
+            if subscription is None:
+                return Outcome(False, error="The subscription was removed.", gone=True)
+            if message.kind is OutboxKind.WEB_PUSH and self._vapid is None:
+                self._vapid = await web_push.vapid_keys(session, self.secret_key)
+                await session.commit()
+        if message.kind is OutboxKind.FCM:
+            if self._fcm is None:
+                self._fcm = FcmClient(self.settings)
+            result = await self._fcm.send(subscription.target, message.payload)
+            return Outcome(
+                result.delivered,
+                result.status_code,
+                result.error,
+                int((time.monotonic() - started) * 1000),
+                gone=result.token_gone,
+            )
+        if self._vapid is None or not subscription.p256dh or not subscription.auth:
+            return Outcome(False, error="The subscription has no keys.", gone=True)
+        request = web_push.push_request(
+            self._vapid,
+            web_push.vapid_subject(self.settings),
+            subscription.target,
+            subscription.p256dh,
+            subscription.auth,
+            message.payload,
+        )
+        try:
+            response = await web_push.send_push(self._client, request)
+        except UnsafeTargetError as error:
+            return Outcome(False, error=str(error))
+        except httpx.HTTPError as error:
+            return Outcome(False, error=f"{type(error).__name__}: {error}")
+        elapsed = int((time.monotonic() - started) * 1000)
+        if 200 <= response.status_code < 300:
+            return Outcome(True, response.status_code, duration_ms=elapsed)
+        excerpt = response.text[:RESPONSE_EXCERPT]
+        return Outcome(
+            False,
+            response.status_code,
+            f"Push service answered {response.status_code}" + (f": {excerpt}" if excerpt else ""),
+            elapsed,
+            gone=response.status_code in web_push.GONE_STATUSES,
+        )
 
     async def _send_webhook(self, message: OutboxMessage, started: float) -> Outcome:
         async with self.session_factory() as session:
@@ -309,8 +372,15 @@ class OutboxSender:
             if outcome.delivered:
                 message.state = OutboxState.DELIVERED
                 message.delivered_at = utcnow()
-            elif message.attempts >= self.config.max_attempts:
+                if message.subscription_id is not None:
+                    await repository.note_push_success(
+                        session, message.subscription_id, message.delivered_at
+                    )
+            elif outcome.gone or message.attempts >= self.config.max_attempts:
                 message.state = OutboxState.FAILED
+                if outcome.gone and message.subscription_id is not None:
+                    await repository.delete_subscription(session, message.subscription_id)
+                    message.subscription_id = None
             else:
                 message.state = OutboxState.PENDING
                 message.next_attempt_at = now + self.config.backoff[message.attempts - 1]

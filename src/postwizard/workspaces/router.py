@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from postwizard.api import API_PREFIX
 from postwizard.api.pagination import Page, Pagination
@@ -13,7 +15,10 @@ from postwizard.auth.dependencies import CurrentCaller
 from postwizard.auth.models import User
 from postwizard.db.session import DbSession
 from postwizard.workspaces import repository, schemas, service
-from postwizard.workspaces.dependencies import AdminAccess, ViewerAccess
+from postwizard.workspaces.deletion import delete_workspace as delete_workspace_for_real
+from postwizard.workspaces.deletion import remove_deleted_files
+from postwizard.workspaces.dependencies import AdminAccess, OwnerAccess, ViewerAccess
+from postwizard.workspaces.export import archive_name, export_chunks
 from postwizard.workspaces.models import Membership, Role, Workspace
 
 router = APIRouter(prefix=f"{API_PREFIX}/workspaces", tags=["workspaces"])
@@ -61,6 +66,48 @@ async def update_workspace(
     """Rename the workspace (admins and owners)."""
     workspace = await service.rename_workspace(session, access.workspace, body.name)
     return _workspace_view(workspace, access.membership.role)
+
+
+@router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_workspace(
+    body: schemas.WorkspaceDeletion, request: Request, access: OwnerAccess, session: DbSession
+) -> Response:
+    """Delete the workspace and everything in it — posts, accounts and their credentials,
+    media files, analytics, notes, webhooks, memberships (owners only; `confirm_name` must be
+    the workspace's name). It cannot be undone: export it first."""
+    orphaned = await delete_workspace_for_real(session, access.workspace, body.confirm_name)
+    held = resources(request)
+    # Files go after the response, i.e. after the deletion is committed.
+    cleanup = BackgroundTask(remove_deleted_files, held.media_storage, held.engine, orphaned)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, background=cleanup)
+
+
+@router.get(
+    "/{workspace_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A zip archive: JSON files and media files, with `manifest.json` "
+            "(format in docs/export.md).",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def export_workspace(request: Request, access: AdminAccess) -> StreamingResponse:
+    """Everything in the workspace as one zip (admins and owners): posts with their targets,
+    media, comments, deliveries and attempts; the media files; accounts without credentials;
+    analytics snapshots; goals and challenges; notes; webhooks without secrets. Streamed as it
+    is written."""
+    held = resources(request)
+    name = archive_name(access.workspace.name)
+    return StreamingResponse(
+        export_chunks(held.session_factory, held.media_storage, access.workspace.id),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/{workspace_id}/members")

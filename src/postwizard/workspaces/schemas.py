@@ -26,6 +26,12 @@ class WorkspaceUpdate(RequestBody):
     name: str = Field(min_length=1, max_length=100)
 
 
+class WorkspaceDeletion(RequestBody):
+    confirm_name: str = Field(
+        min_length=1, max_length=100, description="The workspace's name, typed to confirm."
+    )
+
+
 class Member(ResponseBody):
     user_id: uuid.UUID
     email: str

@@ -98,7 +98,14 @@ export interface paths {
         get: operations["me_api_v1_me_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Me
+         * @description Delete your account for real: sessions, API tokens, memberships, notifications, the
+         *     invitations you made, and every workspace you are the only member of (with its media
+         *     files). What you wrote in shared workspaces stays, without your name. Refused (409
+         *     `sole_owner`) while you are the only owner of a workspace with other members.
+         */
+        delete: operations["delete_me_api_v1_me_delete"];
         options?: never;
         head?: never;
         /**
@@ -202,7 +209,7 @@ export interface paths {
         };
         /**
          * Get Preferences
-         * @description Which events you are told about, in the app and by email (for every workspace).
+         * @description Which events you are told about, in the app, by email and by push (for every workspace).
          */
         get: operations["get_preferences_api_v1_notification_preferences_get"];
         /**
@@ -250,6 +257,96 @@ export interface paths {
          *     The state must be one this instance issued, unexpired, to the signed-in person.
          */
         get: operations["oauth_callback_api_v1_oauth__network__callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/fcm-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register Fcm Token
+         * @description Receive pushes in the PostWizard app on this device: its FCM registration token.
+         *     Register again when the app gets a new token; remove it with `DELETE
+         *     /push/subscriptions/{id}` on sign-out.
+         */
+        post: operations["register_fcm_token_api_v1_push_fcm_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Push Subscriptions
+         * @description Your browsers and devices that receive push notifications.
+         */
+        get: operations["list_push_subscriptions_api_v1_push_subscriptions_get"];
+        put?: never;
+        /**
+         * Subscribe Web Push
+         * @description Receive pushes in this browser: the `PushSubscription` it got from
+         *     `pushManager.subscribe` (endpoint and keys). The endpoint must be an https push service
+         *     URL; private-network addresses are refused (422 at `endpoint`) unless the administrator
+         *     allows them.
+         */
+        post: operations["subscribe_web_push_api_v1_push_subscriptions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe
+         * @description Stop pushing to that browser or device (pushes still queued for it are dropped).
+         */
+        delete: operations["unsubscribe_api_v1_push_subscriptions__subscription_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/web-push-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Web Push Key
+         * @description The instance's VAPID public key, to pass as `applicationServerKey` when the browser
+         *     subscribes (generated once per instance on first use).
+         */
+        get: operations["web_push_key_api_v1_push_web_push_key_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -320,7 +417,13 @@ export interface paths {
         get: operations["get_workspace_api_v1_workspaces__workspace_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Workspace
+         * @description Delete the workspace and everything in it — posts, accounts and their credentials,
+         *     media files, analytics, notes, webhooks, memberships (owners only; `confirm_name` must be
+         *     the workspace's name). It cannot be undone: export it first.
+         */
+        delete: operations["delete_workspace_api_v1_workspaces__workspace_id__delete"];
         options?: never;
         head?: never;
         /**
@@ -973,6 +1076,29 @@ export interface paths {
          *     `Last-Event-ID` replays what it missed (recent events only).
          */
         get: operations["workspace_events_api_v1_workspaces__workspace_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Workspace
+         * @description Everything in the workspace as one zip (admins and owners): posts with their targets,
+         *     media, comments, deliveries and attempts; the media files; accounts without credentials;
+         *     analytics snapshots; goals and challenges; notes; webhooks without secrets. Streamed as it
+         *     is written.
+         */
+        get: operations["export_workspace_api_v1_workspaces__workspace_id__export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2086,6 +2212,14 @@ export interface components {
              */
             timezone?: string | null;
         };
+        /** AccountDeletion */
+        AccountDeletion: {
+            /**
+             * Password
+             * @description Your current password, to confirm.
+             */
+            password: string;
+        };
         /**
          * AccountReconnect
          * @description New values for the network's connect form; a field left out keeps what PostWizard knows
@@ -2878,6 +3012,14 @@ export interface components {
              */
             post_id: string;
             state: components["schemas"]["DeliveryState"];
+        };
+        /** FcmTokenCreate */
+        FcmTokenCreate: {
+            /**
+             * Token
+             * @description The app's FCM registration token.
+             */
+            token: string;
         };
         /** Feed */
         Feed: {
@@ -4018,10 +4160,14 @@ export interface components {
             email: boolean;
             /** Event Type */
             event_type: string;
+            /** Fcm */
+            fcm: boolean;
             /** In App */
             in_app: boolean;
             /** Label */
             label: string;
+            /** Web Push */
+            web_push: boolean;
         };
         /** PreferenceUpdate */
         PreferenceUpdate: {
@@ -4029,13 +4175,22 @@ export interface components {
             email?: boolean | null;
             /** Event Type */
             event_type: string;
+            /** Fcm */
+            fcm?: boolean | null;
             /** In App */
             in_app?: boolean | null;
+            /** Web Push */
+            web_push?: boolean | null;
         };
         /** Preferences */
         Preferences: {
             /** Email Available */
             email_available: boolean;
+            /**
+             * Fcm Available
+             * @description Whether this server can push to the Android app (FCM is configured).
+             */
+            fcm_available: boolean;
             /** Items */
             items: components["schemas"]["Preference"][];
         };
@@ -4082,6 +4237,35 @@ export interface components {
             recent_failures: components["schemas"]["FailureView"][];
             /** Workers */
             workers: components["schemas"]["WorkerView"][];
+        };
+        /**
+         * PushKind
+         * @description Where a push subscription receives: a browser (Web Push) or an app (FCM).
+         * @enum {string}
+         */
+        PushKind: "web_push" | "fcm";
+        /** PushSubscription */
+        PushSubscription: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["PushKind"];
+            /** Last Success At */
+            last_success_at: string | null;
+            /**
+             * Target
+             * @description The push endpoint URL (web_push) or registration token (fcm).
+             */
+            target: string;
+            /** User Agent */
+            user_agent: string;
         };
         /** RefreshRequested */
         RefreshRequested: {
@@ -4617,6 +4801,36 @@ export interface components {
             message: string;
             voice: components["schemas"]["Voice"];
         };
+        /** WebPushKey */
+        WebPushKey: {
+            /**
+             * Public Key
+             * @description The instance's VAPID public key (base64url P-256 point): the `applicationServerKey` for `PushManager.subscribe`.
+             */
+            public_key: string;
+        };
+        /** WebPushKeys */
+        WebPushKeys: {
+            /**
+             * Auth
+             * @description The browser's auth secret.
+             */
+            auth: string;
+            /**
+             * P256Dh
+             * @description The browser's ECDH key.
+             */
+            p256dh: string;
+        };
+        /**
+         * WebPushSubscriptionCreate
+         * @description `PushSubscription.toJSON()` of the browser, without `expirationTime`.
+         */
+        WebPushSubscriptionCreate: {
+            /** Endpoint */
+            endpoint: string;
+            keys: components["schemas"]["WebPushKeys"];
+        };
         /** Webhook */
         Webhook: {
             /** Consecutive Failures */
@@ -4792,6 +5006,14 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** WorkspaceDeletion */
+        WorkspaceDeletion: {
+            /**
+             * Confirm Name
+             * @description The workspace's name, typed to confirm.
+             */
+            confirm_name: string;
+        };
         /** WorkspaceUpdate */
         WorkspaceUpdate: {
             /** Name */
@@ -4949,6 +5171,37 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Me"];
                 };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_me_api_v1_me_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request was refused; `error.message` says why. */
             "4XX": {
@@ -5275,6 +5528,159 @@ export interface operations {
             };
         };
     };
+    register_fcm_token_api_v1_push_fcm_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FcmTokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_push_subscriptions_api_v1_push_subscriptions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"][];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    subscribe_web_push_api_v1_push_subscriptions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebPushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unsubscribe_api_v1_push_subscriptions__subscription_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    web_push_key_api_v1_push_web_push_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebPushKey"];
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     setup_state_api_v1_setup_get: {
         parameters: {
             query?: never;
@@ -5423,6 +5829,39 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Workspace"];
                 };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_workspace_api_v1_workspaces__workspace_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request was refused; `error.message` says why. */
             "4XX": {
@@ -6718,6 +7157,37 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description The request was refused; `error.message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_workspace_api_v1_workspaces__workspace_id__export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A zip archive: JSON files and media files, with `manifest.json` (format in docs/export.md). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
                 };
             };
             /** @description The request was refused; `error.message` says why. */
