@@ -43,8 +43,13 @@ typecheck: $(BIN)/.installed
 frontend-check: $(FRONTEND)/node_modules/.installed
 	cd $(FRONTEND) && npm run check && npm run check:api && npm test
 
+# Test processes for the parallel part; the tests marked `serial` (chaos, scale-out: they measure
+# behaviour under their own process kills and must not share the CPU) run alone afterwards.
+PYTEST_WORKERS ?= 2
+
 pytest: $(BIN)/.installed $(DIST)/index.html
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 bench: $(BIN)/.installed $(DIST)/index.html ## Measure performance; tables printed, JSON in bench/results/
 	$(BIN)/python bench/run.py

@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.chaos_support import (
     Chaos,
     ChaosFailure,
@@ -34,6 +36,9 @@ from tests.chaos_support import (
     worker_service,
 )
 from tests.support.services import PostgresServer
+
+# Kills and restarts processes and judges leases by the clock: alone, not beside other tests.
+pytestmark = pytest.mark.serial
 
 SEED = 20_240_601
 ACCOUNTS = 10

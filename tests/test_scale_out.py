@@ -51,6 +51,9 @@ from tests.chaos_support import (
 )
 from tests.support.services import PostgresServer, RedisServer
 
+# Kills and restarts processes and judges leases by the clock: alone, not beside other tests.
+pytestmark = pytest.mark.serial
+
 ACCOUNTS = 10
 POSTS = 40
 # Every sandbox call takes this long, so a worker always has calls in flight to be killed in.
