@@ -193,6 +193,57 @@ async def test_crash_between_network_and_commit_does_not_post_twice(
     assert (record["posts"], record["duplicates"]) == (1, [])
 
 
+class StallAfterPublish(WrappedPlatform):
+    """The network accepts the post; the answer reaches the worker only once `go` is set (a
+    worker that stalled past its lease)."""
+
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)
+        self.applied = 0
+        self.both_applied = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def publish(self, account: AccountRef, request: PublishRequest) -> Published:
+        published = await self.inner.publish(account, request)
+        self.applied += 1
+        if self.applied == 2:
+            self.both_applied.set()
+        await self.go.wait()
+        return published
+
+
+async def test_outcomes_recorded_together_after_a_takeover_record_nothing(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    owner = await set_up_owner(both_client)
+    accounts = [
+        await add_sandbox_account(both_client, owner.workspace_id, handle)
+        for handle in ("bakery", "florist")
+    ]
+    post_ids = [await schedule(both_client, owner, account, when) for account in accounts]
+    stalling = StallAfterPublish(resources_of(both_app).platforms.sandbox)
+    clock = Clock(when)
+    stale = make_dispatcher(
+        both_app,
+        clock,
+        PlatformRegistry({Network.SANDBOX: stalling}),  # type: ignore[dict-item]
+    )
+    assert await stale.dispatch_due() == 2
+    await stalling.both_applied.wait()
+    clock.now = when + timedelta(minutes=3)  # the stale worker's leases ran out
+    assert await run_round(make_dispatcher(both_app, clock)) == 2  # reconciled: both found
+    stalling.go.set()
+    await stale.drain()  # its two outcomes arrive together, for deliveries it no longer holds
+    for post_id in post_ids:
+        delivery = await delivery_of(both_app, post_id)
+        assert delivery.state == DeliveryState.PUBLISHED
+        outcomes = [a.outcome for a in await attempts_of(both_app, delivery.id)]
+        # The successor's reading of the stale call, not the stale worker's late "published".
+        assert outcomes == [AttemptOutcome.UNKNOWN, AttemptOutcome.RECONCILED_FOUND]
+    record = await sandbox_record(both_client)
+    assert (record["posts"], record["duplicates"]) == (2, [])
+
+
 async def test_revoked_access_fails_the_delivery_and_flags_the_account(
     app: FastAPI, client: ApiClient, when: datetime
 ) -> None:

@@ -462,6 +462,34 @@ async def test_a_dead_collectors_jobs_are_taken_over_when_its_lease_runs_out(
     assert len(await snapshots(both_app)) == 2
 
 
+async def test_a_batch_takes_a_dead_collectors_jobs_first_and_fills_up_with_due_ones(
+    both_app: FastAPI, both_client: ApiClient, clock: Clock, sandbox: CountingSandbox
+) -> None:
+    owner = await set_up_owner(both_client)
+    account = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    await publish(both_app, both_client, owner, clock, [account] * 3)
+    clock.now += 2 * MINUTE
+    sandbox.hold = asyncio.Event()
+    doomed = make_collector(both_app, clock, worker_id="doomed", batch=1)
+    round_ = asyncio.create_task(doomed.collect_due())
+    await sandbox.reading.wait()
+    round_.cancel()  # dies holding one job
+    with pytest.raises(asyncio.CancelledError):
+        await round_
+    sandbox.hold = None
+    (abandoned,) = sandbox.post_reads.pop()[1]
+    clock.now += timedelta(minutes=2, seconds=1)
+    successor = make_collector(both_app, clock, worker_id="successor", batch=2)
+    assert await successor.collect_due() == 2  # the expired claim and one due job
+    assert abandoned in sandbox.post_reads[0][1]
+    assert await successor.collect_due() == 1
+    read = [remote_id for _handle, ids in sandbox.post_reads for remote_id in ids]
+    assert sorted(read) == sorted(set(read))  # nothing read twice
+    assert len(read) == 3
+    assert len(await snapshots(both_app)) == 3
+    assert {job.lease_owner for job in await all_jobs(both_app)} == {None}
+
+
 # --- access, networks without metrics ----------------------------------------------------------
 
 

@@ -7,8 +7,10 @@ its lease runs out. A round:
 2. groups the post jobs per account and reads each account's due posts in one adapter call
    (the adapter splits it into the network's batch size), within the network's read
    concurrency cap and token buckets (`read_pacing.py`);
-3. in one transaction per account, checks the leases are still its own, writes a snapshot
-   only for what changed (`snapshot_writer.py`) and moves each job to its next step;
+3. in one transaction for the round: reads the batch's latest snapshots in one query to see
+   what changed (`snapshot_writer.py`), moves each job it still holds to its next step (one
+   statement, which also says which leases are still its own) and inserts a snapshot only for
+   what changed on those jobs (one statement per table, `bulk.py`);
 4. after the commit, announces every written snapshot on the bus (`metrics.updated`).
 Errors: transient → retried with backoff; rate limited → after Retry-After; access lost →
 the account is marked "needs reconnect" and its jobs wait until it is reconnected.
@@ -38,15 +40,16 @@ from postwizard.accounts.credentials import (
 from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.analytics import job_queue
 from postwizard.analytics.downsampling import thin_old_snapshots
-from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
+from postwizard.analytics.job_queue import ClaimedJob, NextStep
+from postwizard.analytics.jobs import MetricJobKind, MetricJobState
 from postwizard.analytics.read_pacing import DEFAULT_READ_PACING, requests_for
 from postwizard.analytics.schedule import DEFAULT_SCHEDULE, CollectionSchedule
 from postwizard.analytics.snapshot_writer import (
     MeasuredPost,
-    WrittenSnapshot,
     announce,
-    write_account_snapshots,
-    write_post_snapshots,
+    changed_account_snapshots,
+    changed_post_snapshots,
+    insert_snapshots,
 )
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
@@ -115,7 +118,7 @@ class _Group:
 
     kind: MetricJobKind
     account_id: uuid.UUID
-    jobs: list[MetricJob]
+    jobs: list[ClaimedJob]
 
 
 class Collector:
@@ -197,10 +200,8 @@ class Collector:
         Returns how many jobs were claimed."""
         now = self.clock()
         async with self.session_factory() as session:
-            jobs = list(
-                await job_queue.claim_due_jobs(
-                    session, self.worker_id, now, now + self.config.lease, self.config.batch
-                )
+            jobs = await job_queue.claim_due_jobs(
+                session, self.worker_id, now, now + self.config.lease, self.config.batch
             )
             accounts = await _accounts(session, {job.account_id for job in jobs})
             await session.commit()
@@ -342,70 +343,63 @@ class Collector:
         if not read:
             return
         now = self.clock()
-        all_ids = [job.id for group, _answer in read for job in group.jobs]
+        jobs: list[ClaimedJob] = []
+        stats: dict[uuid.UUID, tuple[uuid.UUID, AccountStats]] = {}
+        measured: list[MeasuredPost] = []
+        answers: dict[uuid.UUID, PostMetrics] = {}
+        for group, answer in read:
+            jobs += group.jobs
+            if isinstance(answer, AccountStats):
+                stats.update({job.account_id: (job.workspace_id, answer) for job in group.jobs})
+                continue
+            by_remote_id = {metrics.remote_id: metrics for metrics in answer}
+            for job in group.jobs:
+                assert job.delivery_id is not None
+                assert job.post_id is not None
+                assert job.remote_id is not None
+                measured.append(
+                    MeasuredPost(job.workspace_id, job.account_id, job.delivery_id, job.post_id)
+                )
+                metrics = by_remote_id.get(job.remote_id)
+                if metrics is not None:
+                    answers[job.delivery_id] = metrics
         async with self.session_factory() as session:
-            held = await job_queue.still_held(session, all_ids, self.worker_id, now)
-            jobs: list[MetricJob] = []
-            stats: dict[uuid.UUID, tuple[uuid.UUID, AccountStats]] = {}
-            measured: list[MeasuredPost] = []
-            answers: dict[uuid.UUID, PostMetrics] = {}
-            for group, answer in read:
-                mine = [job for job in group.jobs if job.id in held]
-                jobs += mine
-                if isinstance(answer, AccountStats):
-                    stats.update({job.account_id: (job.workspace_id, answer) for job in mine})
-                    continue
-                by_remote_id = {metrics.remote_id: metrics for metrics in answer}
-                for job in mine:
-                    assert job.delivery_id is not None
-                    assert job.post_id is not None
-                    measured.append(
-                        MeasuredPost(job.workspace_id, job.account_id, job.delivery_id, job.post_id)
-                    )
-                    if job.remote_id in by_remote_id:
-                        answers[job.delivery_id] = by_remote_id[job.remote_id]
-            written: list[WrittenSnapshot] = await write_account_snapshots(session, stats, now)
-            written += await write_post_snapshots(session, measured, answers, now)
-            changed_owners = {w.delivery_id or w.account_id for w in written}
-            await job_queue.release(
+            changed = await changed_account_snapshots(session, stats, now)
+            changed += await changed_post_snapshots(session, measured, answers, now)
+            changed_owners = {w.delivery_id or w.account_id for w in changed}
+            held = await job_queue.release_collected(
                 session,
-                [
-                    {
-                        **self._next_step(job, now),
-                        "failures": 0,
-                        "last_error": None,
-                        "collected_at": now,
-                        "thin_from": job.thin_from
-                        or (now if (job.delivery_id or job.account_id) in changed_owners else None),
-                    }
-                    for job in jobs
-                ],
+                self.worker_id,
+                now,
+                [self._next_step(job, now, _owner(job) in changed_owners) for job in jobs],
             )
+            held_owners = {_owner(job) for job in jobs if job.id in held}
+            written = [w for w in changed if (w.delivery_id or w.account_id) in held_owners]
+            await insert_snapshots(session, written)
             await session.commit()
-        lost = len(all_ids) - len(jobs)
+        lost = len(jobs) - len(held)
         if lost:
             log.info(
                 "metric job leases ran out before writing; left to their new holder", jobs=lost
             )
         await announce(self.bus, written)
 
-    def _next_step(self, job: MetricJob, now: datetime) -> dict[str, Any]:
-        free = {"id": job.id, "lease_owner": None, "lease_expires_at": None}
+    def _next_step(self, job: ClaimedJob, now: datetime, changed: bool) -> NextStep:
+        """The job's next state after a collection at `now`; a new snapshot (`changed`) is the
+        oldest not yet thinned unless an older one is."""
+        thin_from = now if changed else None
         if job.kind == MetricJobKind.ACCOUNT:
-            return {
-                **free,
-                "state": MetricJobState.WAITING,
-                "due_at": now + self.config.account_stats_every,
-            }
+            hourly = now + self.config.account_stats_every
+            return NextStep(job.id, MetricJobState.WAITING, None, hourly, thin_from)
         schedule = self.config.schedule
         step = schedule.next_step(job.anchor_at, now)
         if step is None:
-            return {**free, "state": MetricJobState.DONE, "step": len(schedule.offsets)}
+            return NextStep(job.id, MetricJobState.DONE, len(schedule.offsets), None, thin_from)
         due = schedule.due_at(job.anchor_at, step)
-        return {**free, "state": MetricJobState.WAITING, "step": step, "due_at": due}
+        return NextStep(job.id, MetricJobState.WAITING, step, due, thin_from)
 
     async def _release_held(
-        self, group: _Group, changes: Callable[[MetricJob], dict[str, Any]]
+        self, group: _Group, changes: Callable[[ClaimedJob], dict[str, Any]]
     ) -> None:
         async with self.session_factory() as session:
             held = await job_queue.still_held(
@@ -432,7 +426,7 @@ class Collector:
         failing ends with its last error rather than being read forever."""
         now = self.clock()
 
-        def changes(job: MetricJob) -> dict[str, Any]:
+        def changes(job: ClaimedJob) -> dict[str, Any]:
             failures = job.failures + 1
             if job.kind == MetricJobKind.POST and failures >= self.config.give_up_after_failures:
                 return {"state": MetricJobState.DONE, "failures": failures, "last_error": message}
@@ -489,6 +483,11 @@ class Collector:
         if self._next_housekeeping is not None:
             wait = min(wait, max(0.0, (self._next_housekeeping - self.clock()).total_seconds()))
         await sleep_until_woken(stop, self._wake, wait)
+
+
+def _owner(job: ClaimedJob) -> uuid.UUID:
+    """Whose snapshots the job writes: its delivery's, or (stats job) its account's."""
+    return job.delivery_id or job.account_id
 
 
 async def _accounts(

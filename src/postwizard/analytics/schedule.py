@@ -6,6 +6,7 @@ a setting: `"2m, 10m, 30m, 1h, 3h, 12h, every 1d until 30d"`."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from dataclasses import dataclass
@@ -67,7 +68,5 @@ class CollectionSchedule:
     def next_step(self, anchor: datetime, now: datetime) -> int | None:
         """The first step still ahead at `now` (steps missed during an outage are skipped, not
         collected one after another), or None when the schedule has ended."""
-        for index, offset in enumerate(self.offsets):
-            if anchor + offset > now:
-                return index
-        return None
+        index = bisect.bisect_right(self.offsets, now - anchor)  # first step with offset > age
+        return index if index < len(self.offsets) else None

@@ -1,20 +1,26 @@
 """The collector's write path: compare what the network answered with each delivery's (or
 account's) latest snapshot, read for the whole batch in one query, and insert a row only
-where a value changed; every written post snapshot is announced on the bus as
-`metrics.updated`."""
+where a value changed (one INSERT for the batch, see `bulk.py`); every written post snapshot
+is announced on the bus as `metrics.updated`.
+
+The collector first works out what changed (`changed_*_snapshots`), then releases the jobs it
+still holds, then inserts the snapshots of those (`insert_snapshots`); `write_*_snapshots` do
+the first and last step in one call."""
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from postwizard.analytics import bulk
 from postwizard.analytics.models import AccountStatsSnapshot, PostMetricSnapshot
 from postwizard.ids import uuid7
 from postwizard.platforms.protocol import AccountStats, PostMetrics
@@ -25,13 +31,26 @@ ACCOUNT_FIELDS = ("followers", "following", "posts")
 # Named counts a network may report in `extra` that have their own column.
 _EXTRA_COLUMNS = ("bookmarks", "clicks")
 METRICS_UPDATED = "metrics.updated"
-# Core inserts (executemany, no ORM bookkeeping): the write path's throughput.
+# Core inserts (no ORM bookkeeping): the write path's throughput.
 POST_SNAPSHOT_TABLE = cast(Table, PostMetricSnapshot.__table__)
 ACCOUNT_SNAPSHOT_TABLE = cast(Table, AccountStatsSnapshot.__table__)
 ACCOUNT_STATS_UPDATED = "account_stats.updated"
+# The inserted rows, as tuples in this column order.
+_POST_COLUMNS = (
+    "id",
+    "workspace_id",
+    "delivery_id",
+    "account_id",
+    "collected_at",
+    "extra",
+    *POST_FIELDS,
+)
+_ACCOUNT_COLUMNS = ("id", "workspace_id", "account_id", "collected_at", *ACCOUNT_FIELDS)
+_post_numbers = operator.itemgetter(*POST_FIELDS)
+_account_numbers = operator.itemgetter(*ACCOUNT_FIELDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeasuredPost:
     """A post job's delivery, as the write path needs it."""
 
@@ -41,7 +60,7 @@ class MeasuredPost:
     post_id: uuid.UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WrittenSnapshot:
     workspace_id: uuid.UUID
     account_id: uuid.UUID
@@ -85,56 +104,42 @@ def is_newest(
 
 async def latest_post_snapshots(
     session: AsyncSession, delivery_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, tuple[dict[str, int | None], dict[str, Any]]]:
-    """Each delivery's latest values and extra, in one query (the (delivery_id, collected_at)
-    index answers each delivery's newest row)."""
+) -> dict[uuid.UUID, tuple[tuple[int | None, ...], dict[str, Any]]]:
+    """Each delivery's latest numbers (in POST_FIELDS order) and extra, in one query (the
+    (delivery_id, collected_at) index answers each delivery's newest row)."""
     if not delivery_ids:
         return {}
     columns = [getattr(PostMetricSnapshot, name) for name in POST_FIELDS]
-    rows = await session.execute(
-        select(PostMetricSnapshot.delivery_id, PostMetricSnapshot.extra, *columns).where(
-            PostMetricSnapshot.delivery_id.in_(list(delivery_ids)),
-            is_newest(PostMetricSnapshot, "delivery_id"),
+    rows = (
+        await session.execute(
+            select(PostMetricSnapshot.delivery_id, PostMetricSnapshot.extra, *columns).where(
+                bulk.one_of(session, PostMetricSnapshot.delivery_id, delivery_ids),
+                is_newest(PostMetricSnapshot, "delivery_id"),
+            )
         )
-    )
-    latest: dict[uuid.UUID, tuple[dict[str, int | None], dict[str, Any]]] = {}
-    for row in rows:
-        values = dict(zip(POST_FIELDS, row[2:], strict=True))
-        latest[row[0]] = (values, dict(row[1] or {}))
-    return latest
+    ).all()
+    return {row[0]: (tuple(row[2:]), row[1] or {}) for row in rows}
 
 
-async def write_post_snapshots(
+async def changed_post_snapshots(
     session: AsyncSession,
     measured: Sequence[MeasuredPost],
     answers: Mapping[uuid.UUID, PostMetrics],
     collected_at: datetime,
 ) -> list[WrittenSnapshot]:
-    """Insert a snapshot for each delivery whose numbers changed (or that has none yet).
-    `answers` maps delivery ids to what the network said; deliveries it did not answer for
-    (deleted on the network) are skipped."""
+    """The snapshot of each delivery whose numbers changed (or that has none yet), not yet
+    written. `answers` maps delivery ids to what the network said; deliveries it did not answer
+    for (deleted on the network) are skipped."""
     latest = await latest_post_snapshots(session, [m.delivery_id for m in measured])
-    written: list[WrittenSnapshot] = []
-    rows: list[dict[str, Any]] = []
+    changed: list[WrittenSnapshot] = []
     for item in measured:
         answer = answers.get(item.delivery_id)
         if answer is None:
             continue
         values, extra = post_values(answer)
-        if latest.get(item.delivery_id) == (values, extra):
+        if latest.get(item.delivery_id) == (_post_numbers(values), extra):
             continue
-        rows.append(
-            {
-                "id": uuid7(),
-                "workspace_id": item.workspace_id,
-                "delivery_id": item.delivery_id,
-                "account_id": item.account_id,
-                "collected_at": collected_at,
-                "extra": extra,
-                **values,
-            }
-        )
-        written.append(
+        changed.append(
             WrittenSnapshot(
                 workspace_id=item.workspace_id,
                 account_id=item.account_id,
@@ -145,12 +150,10 @@ async def write_post_snapshots(
                 extra=extra,
             )
         )
-    if rows:
-        await session.execute(insert(POST_SNAPSHOT_TABLE), rows)
-    return written
+    return changed
 
 
-async def write_account_snapshots(
+async def changed_account_snapshots(
     session: AsyncSession,
     answers: Mapping[uuid.UUID, tuple[uuid.UUID, AccountStats]],
     collected_at: datetime,
@@ -163,41 +166,78 @@ async def write_account_snapshots(
         row[0]: dict(zip(ACCOUNT_FIELDS, row[1:], strict=True))
         for row in await session.execute(
             select(AccountStatsSnapshot.account_id, *columns).where(
-                AccountStatsSnapshot.account_id.in_(list(answers)),
+                bulk.one_of(session, AccountStatsSnapshot.account_id, answers),
                 is_newest(AccountStatsSnapshot, "account_id"),
             )
         )
     }
-    written: list[WrittenSnapshot] = []
+    changed: list[WrittenSnapshot] = []
     for account_id, (workspace_id, stats) in answers.items():
         values: dict[str, int | None] = {
             "followers": stats.followers,
             "following": stats.following,
             "posts": stats.posts,
         }
-        if latest.get(account_id) == values:
-            continue
-        written.append(WrittenSnapshot(workspace_id, account_id, collected_at, values))
-    if written:
-        await session.execute(
-            insert(ACCOUNT_SNAPSHOT_TABLE),
-            [
-                {
-                    "id": uuid7(),
-                    "workspace_id": w.workspace_id,
-                    "account_id": w.account_id,
-                    "collected_at": w.collected_at,
-                    **w.values,
-                }
-                for w in written
-            ],
+        if latest.get(account_id) != values:
+            changed.append(WrittenSnapshot(workspace_id, account_id, collected_at, values))
+    return changed
+
+
+async def insert_snapshots(session: AsyncSession, snapshots: Sequence[WrittenSnapshot]) -> None:
+    """Insert post and account snapshots: one statement per table for the whole batch."""
+    posts = [
+        (
+            uuid7(),
+            s.workspace_id,
+            s.delivery_id,
+            s.account_id,
+            s.collected_at,
+            s.extra,
+            *_post_numbers(s.values),
         )
+        for s in snapshots
+        if s.delivery_id is not None
+    ]
+    accounts = [
+        (uuid7(), s.workspace_id, s.account_id, s.collected_at) + _account_numbers(s.values)  # noqa: RUF005
+        for s in snapshots
+        if s.delivery_id is None
+    ]
+    await bulk.insert_rows(session, POST_SNAPSHOT_TABLE, _POST_COLUMNS, posts)
+    await bulk.insert_rows(session, ACCOUNT_SNAPSHOT_TABLE, _ACCOUNT_COLUMNS, accounts)
+
+
+async def write_post_snapshots(
+    session: AsyncSession,
+    measured: Sequence[MeasuredPost],
+    answers: Mapping[uuid.UUID, PostMetrics],
+    collected_at: datetime,
+) -> list[WrittenSnapshot]:
+    """Insert a snapshot for each delivery whose numbers changed (see
+    `changed_post_snapshots`); what was written."""
+    written = await changed_post_snapshots(session, measured, answers, collected_at)
+    await insert_snapshots(session, written)
+    return written
+
+
+async def write_account_snapshots(
+    session: AsyncSession,
+    answers: Mapping[uuid.UUID, tuple[uuid.UUID, AccountStats]],
+    collected_at: datetime,
+) -> list[WrittenSnapshot]:
+    """The same for account stats; `answers` maps account ids to (workspace id, stats)."""
+    written = await changed_account_snapshots(session, answers, collected_at)
+    await insert_snapshots(session, written)
     return written
 
 
 async def announce(bus: EventBus, written: Sequence[WrittenSnapshot]) -> None:
     """After the commit: one event per written snapshot, for live counters in the browser."""
+    moments: dict[datetime, str] = {}  # a round's snapshots share one collected_at
     for snapshot in written:
+        collected_at = moments.get(snapshot.collected_at)
+        if collected_at is None:
+            collected_at = moments[snapshot.collected_at] = snapshot.collected_at.isoformat()
         if snapshot.delivery_id is not None:
             await bus.publish(
                 snapshot.workspace_id,
@@ -206,7 +246,7 @@ async def announce(bus: EventBus, written: Sequence[WrittenSnapshot]) -> None:
                     "delivery_id": str(snapshot.delivery_id),
                     "post_id": str(snapshot.post_id),
                     "account_id": str(snapshot.account_id),
-                    "collected_at": snapshot.collected_at.isoformat(),
+                    "collected_at": collected_at,
                     "metrics": dict(snapshot.values),
                     "extra": dict(snapshot.extra),
                 },
@@ -217,7 +257,7 @@ async def announce(bus: EventBus, written: Sequence[WrittenSnapshot]) -> None:
                 ACCOUNT_STATS_UPDATED,
                 {
                     "account_id": str(snapshot.account_id),
-                    "collected_at": snapshot.collected_at.isoformat(),
+                    "collected_at": collected_at,
                     "stats": dict(snapshot.values),
                 },
             )

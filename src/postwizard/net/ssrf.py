@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import httpx
 
 from postwizard.config import Settings
+from postwizard.net.connection_pools import PooledTransport
 from postwizard.platforms.protocol import ConnectError, PermanentError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -212,11 +213,10 @@ def guarded_client(
     headers: Iterable[tuple[str, str]] = (),
 ) -> httpx.AsyncClient:
     """An `AsyncClient` whose every request, redirects included, goes through the guard; as many
-    connections kept alive as the dispatcher makes calls at once."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    connections kept alive as the dispatcher makes calls at once, in small pools."""
     return httpx.AsyncClient(
         timeout=timeout,
-        transport=GuardedTransport(policy, refuse=refuse, limits=limits),
+        transport=GuardedTransport(policy, refuse=refuse, inner=PooledTransport()),
         follow_redirects=follow_redirects,
         max_redirects=MAX_REDIRECTS,
         headers=list(headers),

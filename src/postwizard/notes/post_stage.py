@@ -6,6 +6,8 @@ listener would lose it in a crash between commit and publish, or while no proces
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.notes import repository
@@ -30,10 +32,15 @@ async def move_to_stage(session: AsyncSession, note: Note, stage: ColumnStage) -
     return True
 
 
-async def follow_post(session: AsyncSession, post: Post) -> None:
-    """Move the notes that became `post` to the column its new state belongs in."""
+async def follow_post(
+    session: AsyncSession, post: Post, notes: Sequence[Note] | None = None
+) -> None:
+    """Move the notes that became `post` to the column its new state belongs in. `notes`: the
+    post's notes when the caller read them already (one query for a batch of posts)."""
     stage = STAGE_OF_POST_STATUS.get(post.status)
     if stage is None:
         return
-    for note in await repository.notes_of_post(session, post.id):
+    if notes is None:
+        notes = await repository.notes_of_post(session, post.id)
+    for note in notes:
         await move_to_stage(session, note, stage)

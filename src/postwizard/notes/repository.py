@@ -111,3 +111,14 @@ async def stage_column(
 
 async def notes_of_post(session: AsyncSession, post_id: uuid.UUID) -> Sequence[Note]:
     return (await session.scalars(select(Note).where(Note.post_id == post_id))).all()
+
+
+async def notes_of_posts(
+    session: AsyncSession, post_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Note]]:
+    """The notes that became each of `post_ids` (posts without notes are left out)."""
+    grouped: dict[uuid.UUID, list[Note]] = {}
+    for note in await session.scalars(select(Note).where(Note.post_id.in_(post_ids))):
+        assert note.post_id is not None
+        grouped.setdefault(note.post_id, []).append(note)
+    return grouped

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from postwizard.net.connection_pools import PooledTransport
 from postwizard.platforms.protocol import TransientError, UnknownOutcomeError
 
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -19,9 +20,8 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 def new_client(client: httpx.AsyncClient | None, timeout: float) -> httpx.AsyncClient:
     """`client`, or a new one keeping as many connections alive as the dispatcher makes calls
-    at once (httpx keeps 20)."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    return client or httpx.AsyncClient(timeout=timeout, limits=limits)
+    at once (httpx keeps 20), in small pools (see `PooledTransport`)."""
+    return client or httpx.AsyncClient(timeout=timeout, transport=PooledTransport())
 
 
 async def send(

@@ -34,7 +34,7 @@ from postwizard.accounts.credentials import (
     merge_credentials,
 )
 from postwizard.accounts.models import AccountStatus, SocialAccount
-from postwizard.analytics.job_queue import add_post_job
+from postwizard.analytics.job_queue import add_post_jobs
 from postwizard.analytics.schedule import CollectionSchedule
 from postwizard.config import Settings
 from postwizard.db.base import utcnow
@@ -58,7 +58,7 @@ from postwizard.platforms.protocol import (
     UnknownOutcomeError,
 )
 from postwizard.platforms.registry import PlatformRegistry
-from postwizard.publishing import repository
+from postwizard.publishing import repository, service
 from postwizard.publishing.claims import Claim, load_claims
 from postwizard.publishing.models import (
     Attempt,
@@ -70,7 +70,6 @@ from postwizard.publishing.models import (
 from postwizard.publishing.pacing import DEFAULT_PACING, NetworkPacing, Pacer
 from postwizard.publishing.policy import RetryPolicy
 from postwizard.publishing.recorder import BATCHED, Recorder
-from postwizard.publishing.service import apply_derived_status
 from postwizard.realtime.bus import EventBus
 from postwizard.realtime.events import Event, queue_event, take_pending_events
 from postwizard.workers import new_worker_id, sleep_until_woken
@@ -80,6 +79,10 @@ log = structlog.get_logger(__name__)
 DAY = timedelta(hours=24)
 # Per account per rolling 24 h, as the networks document them (NETWORKS.md).
 DAILY_POST_CAPS: dict[Network, int] = {Network.INSTAGRAM: 50, Network.THREADS: 250}
+# Deliveries whose outcome a recorder batch records, for `_before_commit` (in `session.info`).
+TO_CHECK = "postwizard.to_check"
+# Deliveries a session marks published, for `_plan_collections` (in `session.info`).
+PUBLISHED_NOW = "postwizard.published_now"
 # Events after which there may be new due work.
 WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "delivery.retry"})
 
@@ -88,6 +91,8 @@ WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "
 LEASE_MARGIN = timedelta(seconds=5)
 # Post states are settled from their deliveries this often (and on drain), in one batch.
 SETTLE_EVERY_S = 0.25
+# Decrypted credentials kept at most (`Dispatcher._credentials`); more empties the cache.
+DECRYPTED_KEPT = 10_000
 # Posts whose settling was lost with a crashed worker are found again this often.
 SWEEP_EVERY = timedelta(seconds=60)
 
@@ -164,7 +169,9 @@ class Dispatcher:
         # Signed links to each medium for networks that fetch media by URL (Instagram, Threads).
         self.public_media_urls = public_media_urls
         self.pacer = Pacer(self.config.pacing)
-        self.recorder = Recorder(session_factory, bus)
+        # Decrypted credentials by stored value (`_credentials`): one decryption per account.
+        self._decrypted: dict[bytes | None, dict[str, str]] = {}
+        self.recorder = Recorder(session_factory, bus, before_commit=self._before_commit)
         # Posts whose deliveries changed: their state is derived in one batch (`settle_posts`).
         self._dirty_posts: set[uuid.UUID] = set()
         # Set when a claim shows a worker stopped mid-call: it may also have left posts unsettled.
@@ -237,9 +244,7 @@ class Dispatcher:
         batch, self._dirty_posts = self._dirty_posts, set()
         try:
             async with self.session_factory() as session:
-                deliveries = await repository.deliveries_of_posts(session, batch)
-                for post in await repository.posts_by_ids(session, batch):
-                    await apply_derived_status(session, post, deliveries.get(post.id, []))
+                await service.settle_posts(session, batch)
                 await session.commit()
                 for event in take_pending_events(session):
                     await self.bus.publish(event.workspace_id, event.type, event.data)
@@ -308,9 +313,11 @@ class Dispatcher:
         claim.prepared = attempt
 
     async def _guarded(self, claim: Claim) -> None:
-        delivery = claim.delivery
+        # Read now: a failed transaction in `process` expires the instance, and once its session
+        # is closed the attributes can no longer be loaded.
+        delivery_id = claim.delivery.id
         lock = self._account_locks.setdefault(
-            delivery.account_id, asyncio.Semaphore(self.config.per_account)
+            claim.delivery.account_id, asyncio.Semaphore(self.config.per_account)
         )
         network_slots = self.pacer.slots(claim.account.network) if claim.account else None
         async with contextlib.AsyncExitStack() as held:
@@ -324,11 +331,11 @@ class Dispatcher:
             except LeaseLostError:
                 log.info(
                     "lease ran out before the call; left to the worker that took over",
-                    delivery=str(delivery.id),
+                    delivery=str(delivery_id),
                 )
             except Exception:  # the lease expires and another round reconciles it
                 log.exception(
-                    "delivery processing failed", delivery=str(delivery.id), worker=self.worker_id
+                    "delivery processing failed", delivery=str(delivery_id), worker=self.worker_id
                 )
 
     async def process(self, claim: Claim) -> None:
@@ -368,7 +375,7 @@ class Dispatcher:
                     id=account.id,
                     network=account.network,
                     handle=account.handle,
-                    credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
+                    credentials=self._credentials(account),
                     options=account.options,
                 )
             except PostWizardError as error:
@@ -513,7 +520,54 @@ class Dispatcher:
                 platform.reconcile(ref, request),
                 self.config.call_timeout.total_seconds(),
             )
-        except AuthExpiredError as error:
+        except (PlatformError, TimeoutError) as error:
+            await self._after_failed_reconcile(
+                session, claim, account, platform, ref, attempt, error
+            )
+            return None
+        if not await repository.still_holds(session, delivery.id, self.worker_id):
+            self._stood_down(delivery.id, attempt.kind, found)
+            await session.rollback()
+            raise LeaseLostError(delivery.id)
+        attempt.finished_at = self.clock()
+        if found is None:
+            attempt.outcome = AttemptOutcome.RECONCILED_ABSENT
+            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
+            await session.commit()
+            return True
+        attempt.outcome = AttemptOutcome.RECONCILED_FOUND
+        ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
+        await self._published(session, delivery, found)
+        return False
+
+    def _stood_down(self, delivery_id: uuid.UUID, kind: str, outcome: object) -> None:
+        """Another worker took the delivery over while this one's call was under way (this
+        process stalled past its lease): what the call returned is the successor's to find out
+        (it reconciles), so nothing is recorded here, not even the attempt."""
+        log.warning(
+            "lease lost during the call; the worker that took over decides",
+            delivery=str(delivery_id),
+            kind=kind,
+            outcome=type(outcome).__name__,
+            worker=self.worker_id,
+        )
+
+    async def _after_failed_reconcile(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        account: SocialAccount,
+        platform: Platform,
+        ref: AccountRef,
+        attempt: Attempt,
+        error: PlatformError | TimeoutError,
+    ) -> None:
+        delivery = claim.delivery
+        if not await repository.still_holds(session, delivery.id, self.worker_id):
+            self._stood_down(delivery.id, attempt.kind, error)
+            await session.rollback()
+            raise LeaseLostError(delivery.id)
+        if isinstance(error, AuthExpiredError):
             attempt.outcome, attempt.error, attempt.finished_at = (
                 AttemptOutcome.AUTH_ERROR,
                 error.message,
@@ -524,8 +578,8 @@ class Dispatcher:
                 await self._renew_then_retry(session, delivery, account, platform, ref)
             else:
                 await self._lost_access(session, delivery, account, error)
-            return None
-        except UndecidableOutcomeError as error:
+            return
+        if isinstance(error, UndecidableOutcomeError):
             attempt.outcome, attempt.error, attempt.finished_at = (
                 AttemptOutcome.UNKNOWN,
                 error.message,
@@ -539,29 +593,17 @@ class Dispatcher:
                 error=f"{error.message} Look at the {account.network.label} account: if the post "
                 "is there, mark it as published; if it is not, retry.",
             )
-            return None
-        except (PlatformError, TimeoutError) as error:
-            message = getattr(error, "message", None) or "the network did not answer in time"
-            attempt.outcome, attempt.error, attempt.finished_at = (
-                AttemptOutcome.UNKNOWN,
-                message,
-                self.clock(),
-            )
-            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
-            await self._after_unknown(
-                session, delivery, f"Could not confirm whether the post was published: {message}"
-            )
-            return None
-        attempt.finished_at = self.clock()
-        if found is None:
-            attempt.outcome = AttemptOutcome.RECONCILED_ABSENT
-            ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
-            await session.commit()
-            return True
-        attempt.outcome = AttemptOutcome.RECONCILED_FOUND
+            return
+        message = getattr(error, "message", None) or "the network did not answer in time"
+        attempt.outcome, attempt.error, attempt.finished_at = (
+            AttemptOutcome.UNKNOWN,
+            message,
+            self.clock(),
+        )
         ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
-        await self._published(session, delivery, found)
-        return False
+        await self._after_unknown(
+            session, delivery, f"Could not confirm whether the post was published: {message}"
+        )
 
     async def _publish(
         self,
@@ -600,7 +642,7 @@ class Dispatcher:
             id=account.id,
             network=account.network,
             handle=account.handle,
-            credentials=decrypt_credentials(self.secret_key, account.credentials_encrypted),
+            credentials=self._credentials(account),
             options=account.options,
         )
         request = PublishRequest(
@@ -621,14 +663,24 @@ class Dispatcher:
 
         await self.recorder.record(apply)
 
+    def _credentials(self, account: SocialAccount) -> dict[str, str]:
+        """The account's credentials, decrypted once per stored value (renewed credentials are
+        a new value; Fernet's random IV makes every encryption differ)."""
+        blob = account.credentials_encrypted
+        known = self._decrypted.get(blob)
+        if known is None:
+            if len(self._decrypted) >= DECRYPTED_KEPT:
+                self._decrypted.clear()
+            known = self._decrypted[blob] = decrypt_credentials(self.secret_key, blob)
+        return dict(known)
+
     async def _call_publish(
         self, platform: Platform, ref: AccountRef, request: PublishRequest
     ) -> Published | PlatformError:
         try:
-            published: Published = await asyncio.wait_for(
-                platform.publish(ref, request),
-                self.config.call_timeout.total_seconds(),
-            )
+            # `timeout`, not `wait_for`: no extra task per call.
+            async with asyncio.timeout(self.config.call_timeout.total_seconds()):
+                published: Published = await platform.publish(ref, request)
         except TimeoutError:
             return UnknownOutcomeError(
                 "The network did not answer in time after the post was sent."
@@ -648,6 +700,12 @@ class Dispatcher:
         outcome: Published | PlatformError,
     ) -> None:
         delivery = claim.delivery
+        if session.info.get(BATCHED):
+            # Checked for the whole batch in one statement before its commit (`_before_commit`).
+            session.info.setdefault(TO_CHECK, {})[delivery.id] = (attempt.kind, outcome)
+        elif not await repository.still_holds(session, delivery.id, self.worker_id):
+            self._stood_down(delivery.id, attempt.kind, outcome)
+            return
         # Counted with the outcome (one write less before the call); a crash in between leaves
         # the unfinished attempt, which sends the next worker to reconcile.
         delivery.attempt_count = claim.publishes_before + 1
@@ -795,9 +853,32 @@ class Dispatcher:
     ) -> None:
         delivery.remote_id, delivery.remote_url = published.remote_id, published.url
         delivery.published_at = published.published_at or self.clock()
-        # Its metric collection is planned in the same commit: durable, unlike a bus event.
-        await add_post_job(session, delivery, self.platforms, self.config.first_metrics_after)
+        # Its metric collection is planned in the same commit (durable, unlike a bus event), for
+        # all deliveries of the commit at once (`_plan_collections`).
+        session.info.setdefault(PUBLISHED_NOW, []).append(delivery)
         await self._finish(session, delivery, DeliveryState.PUBLISHED, error=None)
+
+    async def _before_commit(self, session: AsyncSession) -> None:
+        """Before a recorder batch commits: this worker must still hold every delivery whose
+        outcome it records (`still_holds`, for all at once). If one was taken over, nothing is
+        recorded for it: the batch fails, and the recorder records its outcomes one by one."""
+        to_check: dict[uuid.UUID, tuple[str, object]] = session.info.pop(TO_CHECK, {})
+        if to_check:
+            lost = set(to_check) - await repository.still_held(
+                session, list(to_check), self.worker_id
+            )
+            if lost:
+                if len(to_check) == 1:
+                    (delivery_id,) = lost
+                    self._stood_down(delivery_id, *to_check[delivery_id])
+                raise LeaseLostError(*lost)
+        await self._plan_collections(session)
+
+    async def _plan_collections(self, session: AsyncSession) -> None:
+        """Right before a commit: the metric jobs of the deliveries it marks published."""
+        published = session.info.pop(PUBLISHED_NOW, None)
+        if published:
+            await add_post_jobs(session, published, self.platforms, self.config.first_metrics_after)
 
     async def _finish(
         self,
@@ -829,6 +910,7 @@ class Dispatcher:
         )
         if session.info.get(BATCHED):
             return  # the recorder commits the batch and publishes its events
+        await self._plan_collections(session)
         await session.commit()
         for event in take_pending_events(session):
             await self.bus.publish(event.workspace_id, event.type, event.data)

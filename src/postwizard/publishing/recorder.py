@@ -34,10 +34,13 @@ class Recorder:
         bus: EventBus,
         *,
         linger_seconds: float = 0.003,
+        before_commit: Apply | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.bus = bus
         self.linger_seconds = linger_seconds
+        # Runs once per batch, after its outcomes were applied: work done once for all of them.
+        self.before_commit = before_commit
         self._pending: list[tuple[Apply, asyncio.Future[None]]] = []
         self._leading = False
 
@@ -85,6 +88,8 @@ class Recorder:
             session.info[BATCHED] = True
             for apply in applies:
                 await apply(session)
+            if self.before_commit is not None:
+                await self.before_commit(session)
             await session.commit()
             events = take_pending_events(session)
         for event in events:

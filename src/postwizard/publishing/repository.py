@@ -197,6 +197,41 @@ async def published_since(
     return [moment for moment in rows if moment is not None]
 
 
+async def still_holds(session: AsyncSession, delivery_id: uuid.UUID, worker: str) -> bool:
+    """Whether `worker` still holds the delivery, so that its call's outcome may be recorded: its
+    lease may have run out, but no other worker has taken the delivery over. The row stays locked
+    (PostgreSQL) until the caller commits, so no one can take it over in between."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == DeliveryState.CLAIMED,
+            Delivery.lease_owner == worker,
+        )
+        .values(lease_owner=worker)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def still_held(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID], worker: str
+) -> set[uuid.UUID]:
+    """`still_holds` for many deliveries in one statement: the ones `worker` still holds."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.state == DeliveryState.CLAIMED,
+            Delivery.lease_owner == worker,
+        )
+        .values(lease_owner=worker)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars().all())
+
+
 async def renew_lease(
     session: AsyncSession, delivery_id: uuid.UUID, worker: str, now: datetime, until: datetime
 ) -> bool:

@@ -4,7 +4,7 @@ while none has started, and the post's state derived from them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.errors import Conflict
 from postwizard.ids import uuid7
+from postwizard.notes import repository as notes_repository
+from postwizard.notes.models import Note
 from postwizard.notes.post_stage import follow_post
 from postwizard.posts import repository as posts_repository
 from postwizard.posts.models import Post, PostMedia, PostStatus, PostTarget
@@ -145,16 +147,31 @@ async def settle_post(session: AsyncSession, post_id: uuid.UUID) -> None:
         )
 
 
+async def settle_posts(session: AsyncSession, post_ids: Collection[uuid.UUID]) -> None:
+    """`settle_post` for a batch: three queries (deliveries, posts, notes), whatever its size."""
+    deliveries = await repository.deliveries_of_posts(session, post_ids)
+    notes = await notes_repository.notes_of_posts(session, post_ids)
+    for post in await repository.posts_by_ids(session, post_ids):
+        await apply_derived_status(
+            session, post, deliveries.get(post.id, []), notes.get(post.id, [])
+        )
+
+
 async def apply_derived_status(
-    session: AsyncSession, post: Post, deliveries: Sequence[Delivery]
+    session: AsyncSession,
+    post: Post,
+    deliveries: Sequence[Delivery],
+    notes: Sequence[Note] | None = None,
 ) -> None:
-    """Set the post's state as its deliveries say; a post that went out continues its series."""
+    """Set the post's state as its deliveries say; a post that went out continues its series.
+    `notes`: the notes that became the post, when the caller read them for a batch."""
     derived = post_status_from(deliveries)
     if derived is not None and derived != post.status:
         post.status = derived
         if derived in {PostStatus.PUBLISHED, PostStatus.PARTIALLY_PUBLISHED}:
             await continue_series(session, post)
-        await follow_post(session, post)  # in this transaction: a note never misses its post
+        # In this transaction: a note never misses its post.
+        await follow_post(session, post, notes)
         queue_event(
             session,
             post.workspace_id,
