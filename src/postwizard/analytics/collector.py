@@ -76,6 +76,8 @@ from postwizard.workers import new_worker_id, sleep_until_woken
 log = structlog.get_logger(__name__)
 
 # Events after which there may be new due work (a refresh asked for, an account reconnected).
+# Wake-ups for new post jobs are gathered over this long (their first read is minutes away).
+WAKE_COALESCE_S = 0.5
 WAKING_EVENTS = frozenset(
     {"metrics.refresh_requested", "account.created", "account.updated", "delivery.updated"}
 )
@@ -147,12 +149,36 @@ class Collector:
         self.pacer = Pacer(self.config.read_pacing)
         self._accounts_slots = asyncio.Semaphore(self.config.concurrency)
         self._wake = asyncio.Event()
+        self._wake_pending = False
         self._next_housekeeping: datetime | None = None
         bus.add_listener(self._on_event)
 
     def _on_event(self, event: Event) -> None:
-        if event.type in WAKING_EVENTS:
+        if event.type not in WAKING_EVENTS:
+            return
+        if event.type == "delivery.updated":
+            if event.data.get("state") == "published":  # a new post job
+                self._wake_soon()
+            return
+        self._wake.set()
+
+    def _wake_soon(self) -> None:
+        """A published delivery's first metric read is due minutes later: during a burst of
+        publishing, one wake-up per WAKE_COALESCE_S is plenty (not one claim round each)."""
+        if self._wake_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             self._wake.set()
+            return
+        self._wake_pending = True
+
+        def fire() -> None:
+            self._wake_pending = False
+            self._wake.set()
+
+        loop.call_later(WAKE_COALESCE_S, fire)
 
     def wake(self) -> None:
         self._wake.set()
