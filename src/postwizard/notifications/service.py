@@ -130,10 +130,9 @@ async def _recipients(
     return everyone
 
 
-async def record(session: AsyncSession, settings: Settings, occurrence: Occurrence) -> int:
-    """Write the occurrence's feed entries, emails, pushes and webhook calls in the caller's
-    transaction (it commits, then publishes the queued `notification.created` events); how many
-    outbox messages (emails, pushes, webhook calls) it queued for the sender."""
+async def record(session: AsyncSession, settings: Settings, occurrence: Occurrence) -> None:
+    """Write the occurrence's feed entries, emails and webhook calls in one transaction (the
+    caller commits, then publishes the queued `notification.created` events)."""
     kind = BY_TYPE[occurrence.type]
     title, body, link, author = await _describe(session, occurrence)
     people = await _recipients(session, occurrence, kind.audience, author)
@@ -211,7 +210,6 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
             NOTIFICATION_CREATED,
             {"user_id": str(user_id), "type": occurrence.type},
         )
-    return len(outbox)
 
 
 async def _push_rows(
