@@ -525,10 +525,7 @@ class Dispatcher:
                 session, claim, account, platform, ref, attempt, error
             )
             return None
-        if not await repository.still_holds(session, delivery.id, self.worker_id):
-            self._stood_down(delivery.id, attempt.kind, found)
-            await session.rollback()
-            raise LeaseLostError(delivery.id)
+        await self._hold_or_stand_down(session, delivery.id, attempt.kind, found)
         attempt.finished_at = self.clock()
         if found is None:
             attempt.outcome = AttemptOutcome.RECONCILED_ABSENT
@@ -539,6 +536,16 @@ class Dispatcher:
         ATTEMPTS.labels(attempt.kind, attempt.outcome.value).inc()
         await self._published(session, delivery, found)
         return False
+
+    async def _hold_or_stand_down(
+        self, session: AsyncSession, delivery_id: uuid.UUID, kind: str, outcome: object
+    ) -> None:
+        """Before recording a reconcile's outcome: go on only while this worker still holds the
+        delivery; otherwise stand down (nothing recorded) and leave it to the successor."""
+        if not await repository.still_holds(session, delivery_id, self.worker_id):
+            self._stood_down(delivery_id, kind, outcome)
+            await session.rollback()
+            raise LeaseLostError(delivery_id)
 
     def _stood_down(self, delivery_id: uuid.UUID, kind: str, outcome: object) -> None:
         """Another worker took the delivery over while this one's call was under way (this
@@ -563,10 +570,7 @@ class Dispatcher:
         error: PlatformError | TimeoutError,
     ) -> None:
         delivery = claim.delivery
-        if not await repository.still_holds(session, delivery.id, self.worker_id):
-            self._stood_down(delivery.id, attempt.kind, error)
-            await session.rollback()
-            raise LeaseLostError(delivery.id)
+        await self._hold_or_stand_down(session, delivery.id, attempt.kind, error)
         if isinstance(error, AuthExpiredError):
             attempt.outcome, attempt.error, attempt.finished_at = (
                 AttemptOutcome.AUTH_ERROR,

@@ -201,17 +201,7 @@ async def still_holds(session: AsyncSession, delivery_id: uuid.UUID, worker: str
     """Whether `worker` still holds the delivery, so that its call's outcome may be recorded: its
     lease may have run out, but no other worker has taken the delivery over. The row stays locked
     (PostgreSQL) until the caller commits, so no one can take it over in between."""
-    result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == DeliveryState.CLAIMED,
-            Delivery.lease_owner == worker,
-        )
-        .values(lease_owner=worker)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    return delivery_id in await still_held(session, [delivery_id], worker)
 
 
 async def still_held(
