@@ -17,6 +17,7 @@ import json
 import smtplib
 import time
 import uuid
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -186,6 +187,34 @@ class Outcome:
     gone: bool = False
 
 
+async def _outcome_of_call(
+    call: Awaitable[httpx.Response],
+    started: float,
+    status_prefix: str,
+    *,
+    gone_statuses: Collection[int] = (),
+) -> Outcome:
+    """Make an outbound call (webhook, push service) and judge its answer: 2xx delivered;
+    otherwise the status and an excerpt of the body, `gone` when the target no longer exists."""
+    try:
+        response = await call
+    except UnsafeTargetError as error:
+        return Outcome(False, error=str(error))
+    except httpx.HTTPError as error:
+        return Outcome(False, error=f"{type(error).__name__}: {error}")
+    elapsed = int((time.monotonic() - started) * 1000)
+    if 200 <= response.status_code < 300:
+        return Outcome(True, response.status_code, duration_ms=elapsed)
+    excerpt = response.text[:RESPONSE_EXCERPT]
+    return Outcome(
+        False,
+        response.status_code,
+        f"{status_prefix}{response.status_code}" + (f": {excerpt}" if excerpt else ""),
+        elapsed,
+        gone=response.status_code in gone_statuses,
+    )
+
+
 class OutboxSender:
     """Claims due emails and webhook calls, makes them, records each attempt."""
 
@@ -288,22 +317,11 @@ class OutboxSender:
             subscription.auth,
             message.payload,
         )
-        try:
-            response = await web_push.send_push(self._client, request)
-        except UnsafeTargetError as error:
-            return Outcome(False, error=str(error))
-        except httpx.HTTPError as error:
-            return Outcome(False, error=f"{type(error).__name__}: {error}")
-        elapsed = int((time.monotonic() - started) * 1000)
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code, duration_ms=elapsed)
-        excerpt = response.text[:RESPONSE_EXCERPT]
-        return Outcome(
-            False,
-            response.status_code,
-            f"Push service answered {response.status_code}" + (f": {excerpt}" if excerpt else ""),
-            elapsed,
-            gone=response.status_code in web_push.GONE_STATUSES,
+        return await _outcome_of_call(
+            web_push.send_push(self._client, request),
+            started,
+            "Push service answered ",
+            gone_statuses=web_push.GONE_STATUSES,
         )
 
     async def _send_webhook(self, message: OutboxMessage, started: float) -> Outcome:
@@ -329,21 +347,8 @@ class OutboxSender:
             "PostWizard-Event": message.event_type,
             "PostWizard-Delivery": str(message.id),
         }
-        try:
-            response = await self._client.post(url, content=body, headers=headers)
-        except UnsafeTargetError as error:
-            return Outcome(False, error=str(error))
-        except httpx.HTTPError as error:
-            return Outcome(False, error=f"{type(error).__name__}: {error}")
-        elapsed = int((time.monotonic() - started) * 1000)
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code, duration_ms=elapsed)
-        excerpt = response.text[:RESPONSE_EXCERPT]
-        return Outcome(
-            False,
-            response.status_code,
-            f"HTTP {response.status_code}" + (f": {excerpt}" if excerpt else ""),
-            elapsed,
+        return await _outcome_of_call(
+            self._client.post(url, content=body, headers=headers), started, "HTTP "
         )
 
     async def _settle(self, message_id: uuid.UUID, outcome: Outcome, now: datetime) -> None:
