@@ -48,6 +48,23 @@ async def count_sharing_storage(
     return count or 0
 
 
+async def storage_keys_only_in(session: AsyncSession, workspace_id: uuid.UUID) -> list[str]:
+    """Storage keys (files and thumbnails) of the workspace's media that no other workspace uses."""
+    rows = await session.execute(
+        select(Media.storage_key, Media.thumbnail_key).where(Media.workspace_id == workspace_id)
+    )
+    keys = {key for pair in rows.all() for key in pair if key}
+    if not keys:
+        return []
+    shared = await session.execute(
+        select(Media.storage_key, Media.thumbnail_key).where(
+            Media.workspace_id != workspace_id,
+            or_(Media.storage_key.in_(keys), Media.thumbnail_key.in_(keys)),
+        )
+    )
+    return sorted(keys - {key for pair in shared.all() for key in pair if key})
+
+
 async def media_usage_count(
     session: AsyncSession, workspace_id: uuid.UUID, media_id: uuid.UUID
 ) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from postwizard.auth.models import User
 from postwizard.errors import PostWizardError
+from postwizard.media import repository as media_repository
 from postwizard.media import service as media_service
 from postwizard.media.models import Media
 from postwizard.media.storage import MediaStorage
@@ -50,28 +51,11 @@ async def overwriting_deleted_rows(session: AsyncSession) -> AsyncIterator[None]
         await session.execute(text(f"PRAGMA secure_delete={restore}"))
 
 
-async def media_files_only_in(session: AsyncSession, workspace_id: uuid.UUID) -> list[str]:
-    """Storage keys (files and thumbnails) of the workspace's media that no other workspace uses."""
-    rows = await session.execute(
-        select(Media.storage_key, Media.thumbnail_key).where(Media.workspace_id == workspace_id)
-    )
-    keys = {key for pair in rows.all() for key in pair if key}
-    if not keys:
-        return []
-    shared = await session.execute(
-        select(Media.storage_key, Media.thumbnail_key).where(
-            Media.workspace_id != workspace_id,
-            or_(Media.storage_key.in_(keys), Media.thumbnail_key.in_(keys)),
-        )
-    )
-    return sorted(keys - {key for pair in shared.all() for key in pair if key})
-
-
 async def delete_workspace_rows(session: AsyncSession, workspace_id: uuid.UUID) -> list[str]:
     """Delete the workspace and everything in it (in the caller's transaction); returns the
     media storage keys to remove once that is committed (`remove_deleted_files`)."""
     await session.flush()
-    orphaned = await media_files_only_in(session, workspace_id)
+    orphaned = await media_repository.storage_keys_only_in(session, workspace_id)
     async with overwriting_deleted_rows(session):
         posts = select(Post.id).where(Post.workspace_id == workspace_id)
         media = select(Media.id).where(Media.workspace_id == workspace_id)
