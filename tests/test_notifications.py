@@ -143,6 +143,64 @@ async def test_preferences_choose_what_appears_in_the_feed(app: FastAPI, client:
     assert failure["body"] == "A post: Too long"
 
 
+async def test_a_burst_of_events_gives_each_person_what_they_chose(
+    both_app: FastAPI, both_client: ApiClient
+) -> None:
+    """Publishing many posts at once: the intake records the burst together (one insert per
+    table); each person's choices, the webhook and one broken event are handled as one by one."""
+    app, client = both_app, both_client
+    owner = await set_up_owner(client)
+    account = await add_sandbox_account(client, owner.workspace_id, "bakery")
+    posts = f"/api/v1/workspaces/{owner.workspace_id}/posts"
+    texts = ["Rye on Monday", "Croissants on Tuesday"]
+    post_ids = []
+    for text in texts:
+        created = await client.post(posts, json={"text": text, "targets": [{"account_id": account}]})
+        post_ids.append(created.json()["id"])
+    async with ApiClient.for_app(app) as editor_api:
+        editor = await sign_up_by_invitation(
+            editor_api, await invite(client, owner.workspace_id, "editor"), "ed@example.com"
+        )
+        editor = Person(editor.email, editor.password, editor.user_id, owner.workspace_id)
+        quiet = await editor_api.put(
+            "/api/v1/notification-preferences",
+            json={"items": [{"event_type": "post.published", "in_app": False}]},
+        )
+        assert quiet.status_code == 200
+        hooks = f"/api/v1/workspaces/{owner.workspace_id}/webhooks"
+        with serving(WebhookReceiver([200]).app()) as base:
+            endpoint = await client.post(
+                hooks, json={"url": f"{base}/hook", "events": ["post.published"]}
+            )
+        assert endpoint.status_code == 201, endpoint.text
+
+        bus, workspace = resources_of(app).bus, uuid.UUID(owner.workspace_id)
+        published = [post_ids[n % 2] for n in range(20)]
+        for n, post_id in enumerate(published):
+            await bus.publish(workspace, "post.published", {"post_id": post_id, "n": n})
+            if n == 10:  # broken: it alone is lost, not the burst it arrived in
+                await bus.publish(workspace, "post.published", {"post_id": "nope"})
+        await bus.publish(
+            workspace,
+            "delivery.updated",
+            {"post_id": post_ids[0], "state": "failed", "error": "Image too large"},
+        )
+
+        owners = (await wait_for_feed(client, owner, 21))["items"]
+        editors = (await wait_for_feed(editor_api, editor, 1))["items"]
+        await asyncio.sleep(0.2)  # nothing more arrives
+        assert len((await feed(client, owner))["items"]) == 21
+        assert [n["type"] for n in (await feed(editor_api, editor))["items"]] == [
+            "delivery.failed"
+        ]
+    assert editors[0]["body"] == "“Rye on Monday”: Image too large"
+    bodies = sorted(n["body"] for n in owners if n["type"] == "post.published")
+    assert bodies == sorted(f"“{texts[n % 2]}” was published." for n in range(20))
+    log = (await client.get(f"{hooks}/{endpoint.json()['id']}/deliveries")).json()
+    assert len(log) == 20
+    assert {entry["event_type"] for entry in log} == {"post.published"}
+
+
 def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300) -> bool:
     """An independent receiver-side check, as docs/webhooks.md shows it."""
     parts = dict(item.split("=", 1) for item in header.split(","))

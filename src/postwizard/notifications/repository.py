@@ -40,9 +40,11 @@ async def insert_ignoring_duplicates(
     model: type[Notification] | type[OutboxMessage],
     rows: list[dict[str, Any]],
 ) -> None:
-    """Insert rows; one whose `dedup_key` exists already (another process was first) is skipped."""
+    """Insert rows; one whose `dedup_key` exists already (another process was first) is skipped.
+    An executemany of one cached statement: a multi-row VALUES would be compiled anew for
+    every batch size, which cost more CPU than the insert itself."""
     if rows:
-        await session.execute(_insert(session)(model).values(rows).on_conflict_do_nothing())
+        await session.execute(_insert(session)(model).on_conflict_do_nothing(), rows)
 
 
 async def members(

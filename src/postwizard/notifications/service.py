@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.credentials import derived_fernet
@@ -29,6 +30,7 @@ from postwizard.notifications.models import (
     OutboxMessage,
     OutboxState,
     PushKind,
+    PushSubscription,
     WebhookEndpoint,
 )
 from postwizard.posts.models import Post
@@ -67,14 +69,83 @@ def _snippet(text: str, limit: int = 80) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+class _Reads:
+    """What recording needs to read, each read once for all the occurrences recorded together
+    (a burst of publishing costs a handful of queries, not five per post)."""
+
+    def __init__(self, session: AsyncSession, occurrences: Sequence[Occurrence]) -> None:
+        self.session = session
+        self._post_ids = {
+            uuid.UUID(str(o.data["post_id"])) for o in occurrences if "post_id" in o.data
+        }
+        self._posts: dict[uuid.UUID, Post] | None = None
+        self._members: dict[tuple[uuid.UUID, Role | None], Sequence[tuple[uuid.UUID, str]]] = {}
+        self._endpoints: dict[uuid.UUID, Sequence[WebhookEndpoint]] = {}
+        self._choices: dict[tuple[uuid.UUID, str, Channel], bool] = {}
+        self._choices_of: set[uuid.UUID] = set()
+        self._subscriptions: dict[tuple[uuid.UUID, PushKind], list[PushSubscription]] = {}
+        self._subscriptions_of: set[tuple[uuid.UUID, PushKind]] = set()
+
+    async def post(self, post_id: uuid.UUID) -> Post | None:
+        if self._posts is None:
+            self._posts = {}
+            if self._post_ids:
+                posts = await self.session.scalars(select(Post).where(Post.id.in_(self._post_ids)))
+                self._posts = {post.id: post for post in posts}
+        return self._posts.get(post_id)
+
+    async def members(
+        self, workspace_id: uuid.UUID, minimum: Role | None = None
+    ) -> Sequence[tuple[uuid.UUID, str]]:
+        key = (workspace_id, minimum)
+        if key not in self._members:
+            self._members[key] = await repository.members(self.session, workspace_id, minimum)
+        return self._members[key]
+
+    async def endpoints(self, workspace_id: uuid.UUID) -> Sequence[WebhookEndpoint]:
+        if workspace_id not in self._endpoints:
+            self._endpoints[workspace_id] = await repository.endpoints_of(
+                self.session, workspace_id
+            )
+        return self._endpoints[workspace_id]
+
+    async def wants(
+        self, people: Sequence[uuid.UUID], event_type: str
+    ) -> Callable[[uuid.UUID, Channel], bool]:
+        """Whether each person wants `event_type` on a channel (their choice, else the default)."""
+        missing = [user_id for user_id in people if user_id not in self._choices_of]
+        if missing:
+            self._choices.update(await repository.preferences_of(self.session, missing))
+            self._choices_of.update(missing)
+
+        def wants(user_id: uuid.UUID, channel: Channel) -> bool:
+            return self._choices.get(
+                (user_id, event_type, channel), default_enabled(event_type, channel)
+            )
+
+        return wants
+
+    async def subscriptions(
+        self, people: Sequence[uuid.UUID], kind: PushKind
+    ) -> list[PushSubscription]:
+        missing = [user_id for user_id in people if (user_id, kind) not in self._subscriptions_of]
+        if missing:
+            for subscription in await repository.subscriptions_of(self.session, missing, kind):
+                self._subscriptions.setdefault((subscription.user_id, kind), []).append(
+                    subscription
+                )
+            self._subscriptions_of.update((user_id, kind) for user_id in missing)
+        return [s for user_id in people for s in self._subscriptions.get((user_id, kind), [])]
+
+
 async def _describe(
-    session: AsyncSession, occurrence: Occurrence
+    reads: _Reads, occurrence: Occurrence
 ) -> tuple[str, str, str | None, uuid.UUID | None]:
     """(title, body, link in the app, the post's author) for an occurrence."""
     data = occurrence.data
     post: Post | None = None
     if "post_id" in data:
-        post = await session.get(Post, uuid.UUID(str(data["post_id"])))
+        post = await reads.post(uuid.UUID(str(data["post_id"])))
     quoted = f"“{_snippet(post.text)}”" if post is not None and post.text else "A post"
     link = f"/posts/{post.id}" if post is not None else None
     author = post.author_id if post is not None else None
@@ -95,7 +166,7 @@ async def _describe(
             reason = data.get("error") or "no reason given"
             return kind.label, f"{quoted}: {reason}", link, author
         case "account.needs_reconnect":
-            account = await session.get(SocialAccount, uuid.UUID(str(data.get("id"))))
+            account = await reads.session.get(SocialAccount, uuid.UUID(str(data.get("id"))))
             name = account.display_name if account is not None else "An account"
             return (
                 kind.label,
@@ -120,29 +191,57 @@ async def _describe(
 
 
 async def _recipients(
-    session: AsyncSession, occurrence: Occurrence, audience: Audience, author: uuid.UUID | None
+    reads: _Reads, occurrence: Occurrence, audience: Audience, author: uuid.UUID | None
 ) -> Sequence[tuple[uuid.UUID, str]]:
     if audience is Audience.ADMINS:
-        return await repository.members(session, occurrence.workspace_id, Role.ADMIN)
-    everyone = await repository.members(session, occurrence.workspace_id)
+        return await reads.members(occurrence.workspace_id, Role.ADMIN)
+    everyone = await reads.members(occurrence.workspace_id)
     if audience is Audience.AUTHOR:
         return [member for member in everyone if member[0] == author]
     return everyone
 
 
-async def record(session: AsyncSession, settings: Settings, occurrence: Occurrence) -> None:
-    """Write the occurrence's feed entries, emails and webhook calls in one transaction (the
-    caller commits, then publishes the queued `notification.created` events)."""
-    kind = BY_TYPE[occurrence.type]
-    title, body, link, author = await _describe(session, occurrence)
-    people = await _recipients(session, occurrence, kind.audience, author)
-    choices = await repository.preferences_of(session, [p for p, _ in people], occurrence.type)
+async def record(session: AsyncSession, settings: Settings, occurrence: Occurrence) -> int:
+    """`record_many` for one occurrence."""
+    return await record_many(session, settings, [occurrence])
 
-    def wants(user_id: uuid.UUID, channel: Channel) -> bool:
-        return choices.get(
-            (user_id, occurrence.type, channel), default_enabled(occurrence.type, channel)
+
+async def record_many(
+    session: AsyncSession, settings: Settings, occurrences: Sequence[Occurrence]
+) -> int:
+    """Write the occurrences' feed entries, emails, pushes and webhook calls in the caller's
+    transaction (it commits, then publishes the queued `notification.created` events); how many
+    outbox messages (emails, pushes, webhook calls) it queued for the sender.
+
+    Everything is read first and written last (one INSERT per table), so on SQLite the write
+    lock is held only for those inserts and the commit, not while reading."""
+    reads = _Reads(session, occurrences)
+    feed: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    for occurrence in occurrences:
+        feed_rows, outbox_rows = await _rows_of(reads, settings, occurrence)
+        feed += feed_rows
+        outbox += outbox_rows
+    await repository.insert_ignoring_duplicates(session, Notification, feed)
+    await repository.insert_ignoring_duplicates(session, OutboxMessage, outbox)
+    for entry in feed:
+        queue_event(
+            session,
+            entry["workspace_id"],
+            NOTIFICATION_CREATED,
+            {"user_id": str(entry["user_id"]), "type": entry["type"]},
         )
+    return len(outbox)
 
+
+async def _rows_of(
+    reads: _Reads, settings: Settings, occurrence: Occurrence
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(feed entries, outbox messages) of one occurrence."""
+    kind = BY_TYPE[occurrence.type]
+    title, body, link, author = await _describe(reads, occurrence)
+    people = await _recipients(reads, occurrence, kind.audience, author)
+    wants = await reads.wants([p for p, _ in people], occurrence.type)
     now = utcnow()
     # A push carries at most about 4 KB once encrypted; a long failure reason is cut short.
     push_payload = {
@@ -151,27 +250,23 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
         "link": link,
         "type": occurrence.type,
     }
-    in_app = [user_id for user_id, _ in people if wants(user_id, Channel.IN_APP)]
-    await repository.insert_ignoring_duplicates(
-        session,
-        Notification,
-        [
-            {
-                "id": uuid7(),
-                "created_at": now,
-                "workspace_id": occurrence.workspace_id,
-                "user_id": user_id,
-                "type": occurrence.type,
-                "title": title,
-                "body": body,
-                "link": link,
-                "data": occurrence.data,
-                "read_at": None,
-                "dedup_key": f"{user_id}:{occurrence.key}",
-            }
-            for user_id in in_app
-        ],
-    )
+    feed = [
+        {
+            "id": uuid7(),
+            "created_at": now,
+            "workspace_id": occurrence.workspace_id,
+            "user_id": user_id,
+            "type": occurrence.type,
+            "title": title,
+            "body": body,
+            "link": link,
+            "data": occurrence.data,
+            "read_at": None,
+            "dedup_key": f"{user_id}:{occurrence.key}",
+        }
+        for user_id, _ in people
+        if wants(user_id, Channel.IN_APP)
+    ]
     outbox: list[dict[str, Any]] = []
     if email_configured(settings):
         for user_id, address in people:
@@ -187,10 +282,10 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
                     )
                 )
     outbox.extend(
-        await _push_rows(session, settings, occurrence, [p for p, _ in people], wants, push_payload)
+        await _push_rows(reads, settings, occurrence, [p for p, _ in people], wants, push_payload)
     )
     event_id = str(uuid7())
-    for endpoint in await repository.endpoints_of(session, occurrence.workspace_id):
+    for endpoint in await reads.endpoints(occurrence.workspace_id):
         if endpoint.enabled and occurrence.type in endpoint.events:
             outbox.append(
                 _outbox_row(
@@ -202,18 +297,11 @@ async def record(session: AsyncSession, settings: Settings, occurrence: Occurren
                     endpoint_id=endpoint.id,
                 )
             )
-    await repository.insert_ignoring_duplicates(session, OutboxMessage, outbox)
-    for user_id in in_app:
-        queue_event(
-            session,
-            occurrence.workspace_id,
-            NOTIFICATION_CREATED,
-            {"user_id": str(user_id), "type": occurrence.type},
-        )
+    return feed, outbox
 
 
 async def _push_rows(
-    session: AsyncSession,
+    reads: _Reads,
     settings: Settings,
     occurrence: Occurrence,
     people: Sequence[uuid.UUID],
@@ -230,7 +318,7 @@ async def _push_rows(
         wanting = [user_id for user_id in people if wants(user_id, channel)]
         if not wanting:
             continue
-        for subscription in await repository.subscriptions_of(session, wanting, kind):
+        for subscription in await reads.subscriptions(wanting, kind):
             message = payload
             if kind is PushKind.FCM:  # an app has no origin to resolve relative links against
                 message = {**payload, "link": _absolute(settings, payload["link"])}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import SocialAccount
+from postwizard.analytics.bulk import one_of
 from postwizard.media.models import Media, MediaKind
 from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import MediaStorage
@@ -57,7 +58,7 @@ async def load_claims(
     accounts = {
         a.id: a
         for a in await session.scalars(
-            select(SocialAccount).where(SocialAccount.id.in_(account_ids))
+            select(SocialAccount).where(one_of(session, SocialAccount.id, account_ids))
         )
     }
     claims = {d.id: Claim(delivery=d, account=accounts.get(d.account_id)) for d in deliveries}
@@ -83,12 +84,14 @@ async def _load_content(
     if target_ids:
         targets = {
             t.id: t
-            for t in await session.scalars(select(PostTarget).where(PostTarget.id.in_(target_ids)))
+            for t in await session.scalars(
+                select(PostTarget).where(one_of(session, PostTarget.id, target_ids))
+            )
         }
     post_media: dict[uuid.UUID, list[uuid.UUID]] = {}
     rows = await session.scalars(
         select(PostMedia)
-        .where(PostMedia.post_id.in_({c.delivery.post_id for c in claims}))
+        .where(one_of(session, PostMedia.post_id, {c.delivery.post_id for c in claims}))
         .order_by(PostMedia.post_id, PostMedia.position)
     )
     for row in rows:
@@ -104,7 +107,10 @@ async def _load_content(
     all_ids = {media_id for ids in wanted.values() for media_id in ids}
     if not all_ids or storage is None:
         return
-    media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(all_ids)))}
+    media = {
+        m.id: m
+        for m in await session.scalars(select(Media).where(one_of(session, Media.id, all_ids)))
+    }
     for claim in claims:
         for media_id in wanted[claim.delivery.id]:
             item = media.get(media_id)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postwizard.analytics.bulk import one_of
 from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing.models import (
     CLAIMABLE,
@@ -83,7 +84,7 @@ async def deliveries_of_posts(
 ) -> dict[uuid.UUID, list[Delivery]]:
     grouped: dict[uuid.UUID, list[Delivery]] = {}
     rows = await session.scalars(
-        select(Delivery).where(Delivery.post_id.in_(post_ids)).order_by(Delivery.id)
+        select(Delivery).where(one_of(session, Delivery.post_id, post_ids)).order_by(Delivery.id)
     )
     for delivery in rows:
         grouped.setdefault(delivery.post_id, []).append(delivery)
@@ -91,7 +92,7 @@ async def deliveries_of_posts(
 
 
 async def posts_by_ids(session: AsyncSession, post_ids: Collection[uuid.UUID]) -> Sequence[Post]:
-    return (await session.scalars(select(Post).where(Post.id.in_(post_ids)))).all()
+    return (await session.scalars(select(Post).where(one_of(session, Post.id, post_ids)))).all()
 
 
 async def posts_to_settle(session: AsyncSession) -> Sequence[uuid.UUID]:
@@ -120,7 +121,7 @@ async def attempts_of(
     return (
         await session.scalars(
             select(Attempt)
-            .where(Attempt.delivery_id.in_(delivery_ids))
+            .where(one_of(session, Attempt.delivery_id, delivery_ids))
             .order_by(Attempt.delivery_id, Attempt.number)
         )
     ).all()
@@ -211,7 +212,7 @@ async def still_held(
     result = await session.execute(
         update(Delivery)
         .where(
-            Delivery.id.in_(delivery_ids),
+            one_of(session, Delivery.id, delivery_ids),
             Delivery.state == DeliveryState.CLAIMED,
             Delivery.lease_owner == worker,
         )
