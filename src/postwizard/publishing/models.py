@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postwizard.db.base import Base, CreatedAtMixin, IdMixin, string_enum, utcnow
@@ -26,6 +26,12 @@ class DeliveryState(StrEnum):
 
 # States the dispatcher picks up when `next_attempt_at` has come.
 CLAIMABLE = (DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.UNKNOWN)
+# The same, as the condition of the partial index `ix_delivery_due`. A query uses a partial
+# index only when its WHERE repeats the condition with literal values (SQLite compares the
+# terms; PostgreSQL cannot prove it from a parameter), see `publishing.repository`.
+CLAIMABLE_CONDITION = text(
+    "state IN (" + ", ".join(f"'{state.value}'" for state in CLAIMABLE) + ")"
+)
 FINAL = frozenset(
     {DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.CANCELLED, DeliveryState.MISSED}
 )
@@ -47,6 +53,14 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "delivery"
     __table_args__ = (
         Index("ix_delivery_state_next_attempt_at", "state", "next_attempt_at"),
+        # The claim and the dispatcher's sleep: claimable deliveries in due order, and only
+        # those (migration 0016), so a claim stops after the rows it takes.
+        Index(
+            "ix_delivery_due",
+            "next_attempt_at",
+            sqlite_where=CLAIMABLE_CONDITION,
+            postgresql_where=CLAIMABLE_CONDITION,
+        ),
         # Analytics: a workspace's deliveries published in a period (migration 0010).
         Index("ix_delivery_workspace_id_published_at", "workspace_id", "published_at"),
     )

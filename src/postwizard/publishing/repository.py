@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from postwizard.analytics.bulk import one_of
 from postwizard.posts.models import Post, PostStatus
@@ -23,52 +24,77 @@ from postwizard.publishing.models import (
 SETTLED = (DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.MISSED)
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
-    """Ready to work on: due claimable deliveries, and claims whose worker's lease ran out
-    (its call may have gone through: those are reconciled, never blindly retried)."""
-    return or_(
-        Delivery.state.in_(CLAIMABLE) & (Delivery.next_attempt_at <= now),
-        (Delivery.state == DeliveryState.CLAIMED) & (Delivery.lease_expires_at < now),
+def _lease_ran_out(now: datetime) -> ColumnElement[bool]:
+    """Claims whose worker's lease ran out (its call may have gone through: those are
+    reconciled, never blindly retried)."""
+    return (Delivery.state == DeliveryState.CLAIMED) & (Delivery.lease_expires_at < now)
+
+
+def _claimable() -> ColumnElement[bool]:
+    """`state IN ('scheduled', …)` with the states written into the SQL, as the partial index
+    `ix_delivery_due` (claimable deliveries in due order) needs to be used."""
+    states: BindParameter[list[DeliveryState]] = bindparam(
+        "claimable", list(CLAIMABLE), expanding=True, literal_execute=True
     )
+    return Delivery.state.in_(states)
+
+
+def _due_claimable(now: datetime) -> ColumnElement[bool]:
+    return _claimable() & (Delivery.next_attempt_at <= now)
 
 
 async def claim_due(
     session: AsyncSession, worker: str, now: datetime, lease_until: datetime, limit: int
 ) -> Sequence[Delivery]:
-    """Lease up to `limit` due deliveries to `worker`, oldest due first.
+    """Lease up to `limit` due deliveries to `worker`: claims whose lease ran out first, then
+    due claimable deliveries, oldest due first. Two claims, each a range scan of an index that
+    stops after `limit` rows (one OR of both made the server read and sort every due delivery
+    for every claim: 3 ms each with 10,000 due).
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same row and
-    never wait for each other. SQLite: the single UPDATE … RETURNING statement is atomic (SQLite
+    never wait for each other. SQLite: each UPDATE … RETURNING statement is atomic (SQLite
     serialises writers), which is all one embedded dispatcher needs."""
-    candidates = (
-        select(Delivery.id)
-        .where(_due(now))
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = await session.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()))
-        .values(
-            state=DeliveryState.CLAIMED,
-            lease_owner=worker,
-            lease_expires_at=lease_until,
-            updated_at=now,
+    claimed: list[Delivery] = []
+    for condition in (_lease_ran_out(now), _due_claimable(now)):
+        if len(claimed) >= limit:
+            break
+        candidates = (
+            select(Delivery.id)
+            .where(condition)
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit - len(claimed))
+            .with_for_update(skip_locked=True)
         )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False)
-    )
-    return claimed.all()
+        rows = await session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(candidates.scalar_subquery()))
+            .values(
+                state=DeliveryState.CLAIMED,
+                lease_owner=worker,
+                lease_expires_at=lease_until,
+                updated_at=now,
+            )
+            .returning(Delivery)
+            .execution_options(synchronize_session=False)
+        )
+        claimed += rows.all()
+    return claimed
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the dispatcher next has something to do (to sleep until then)."""
-    return await session.scalar(
-        select(func.min(func.coalesce(Delivery.lease_expires_at, Delivery.next_attempt_at))).where(
-            or_(Delivery.state.in_(CLAIMABLE), Delivery.state == DeliveryState.CLAIMED)
-        )
+    """When the dispatcher next has something to do (to sleep until then): the earliest due
+    claimable delivery or lease expiry, each the first entry of an index."""
+    due = await session.scalar(
+        select(Delivery.next_attempt_at)
+        .where(_claimable())
+        .order_by(Delivery.next_attempt_at)
+        .limit(1)
     )
+    lease = await session.scalar(
+        select(func.min(Delivery.lease_expires_at)).where(Delivery.state == DeliveryState.CLAIMED)
+    )
+    moments = [moment for moment in (due, lease) if moment is not None]
+    return min(moments) if moments else None
 
 
 async def deliveries_of_post(session: AsyncSession, post_id: uuid.UUID) -> Sequence[Delivery]:
@@ -153,7 +179,7 @@ async def queue_counts(
 ) -> tuple[int, int, datetime | None]:
     """(waiting or in progress, due but not started, the oldest due time among those)."""
     waiting = Delivery.state.in_((*CLAIMABLE, DeliveryState.CLAIMED))
-    due = Delivery.state.in_(CLAIMABLE) & (Delivery.next_attempt_at <= now)
+    due = _due_claimable(now)
     scope = [Delivery.workspace_id == workspace_id] if workspace_id else []
     depth = await session.scalar(select(func.count()).select_from(Delivery).where(waiting, *scope))
     late = await session.execute(select(func.count(), func.min(Delivery.due_at)).where(due, *scope))
