@@ -17,7 +17,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -164,6 +164,11 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._account_locks: dict[uuid.UUID, asyncio.Semaphore] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Tasks of `_in_flight` that have not finished their network call yet: the claim takes
+        # what `concurrency` leaves free of these (an outcome waiting for the recorder's commit
+        # holds no slot); `_call_ended` is set whenever one ends.
+        self._calling: set[asyncio.Task[None]] = set()
+        self._call_ended = asyncio.Event()
         self._wake = asyncio.Event()
         self.media_storage = media_storage
         # Signed links to each medium for networks that fetch media by URL (Instagram, Threads).
@@ -208,10 +213,18 @@ class Dispatcher:
             log.info("dispatcher stopped", worker=self.worker_id)
 
     async def dispatch_due(self) -> int:
-        """Claim what is due (up to free capacity) and start working on it; how many were claimed."""
-        free = self.config.concurrency - len(self._in_flight)
+        """Claim what is due (up to free capacity) and start working on it; how many were claimed.
+
+        Capacity is network calls: `concurrency` at once, however many finished calls are still
+        waiting for their outcome's commit (at most as many again, so a slow database slows the
+        claims down instead of piling up work)."""
+        free = min(
+            self.config.concurrency - len(self._calling),
+            2 * self.config.concurrency - len(self._in_flight),
+        )
         if free <= 0:
-            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            self._call_ended.clear()
+            await self._call_ended.wait()
             return 1
         now = self.clock()
         async with self.session_factory() as session:
@@ -227,8 +240,18 @@ class Dispatcher:
         for claim in claims:
             task = asyncio.create_task(self._guarded(claim))
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._calling.add(task)
+            task.add_done_callback(self._task_done)
         return len(claims)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._call_ended_for(task)
+
+    def _call_ended_for(self, task: asyncio.Task[None] | None) -> None:
+        if task in self._calling:
+            self._calling.discard(task)
+            self._call_ended.set()
 
     async def drain(self) -> None:
         if self._in_flight:
@@ -320,14 +343,22 @@ class Dispatcher:
             claim.delivery.account_id, asyncio.Semaphore(self.config.per_account)
         )
         network_slots = self.pacer.slots(claim.account.network) if claim.account else None
+        task = asyncio.current_task()
         async with contextlib.AsyncExitStack() as held:
             # The network's cap first: waiting for it holds no general slot.
             if network_slots is not None:
                 await held.enter_async_context(network_slots)
             await held.enter_async_context(lock)
             await held.enter_async_context(self._slots)
+
+            async def call_ended() -> None:
+                """The network call is over: its slots go to the next calls while the outcome
+                waits for the recorder's commit."""
+                await held.aclose()
+                self._call_ended_for(task)
+
             try:
-                await self.process(claim)
+                await self.process(claim, call_ended)
             except LeaseLostError:
                 log.info(
                     "lease ran out before the call; left to the worker that took over",
@@ -338,10 +369,13 @@ class Dispatcher:
                     "delivery processing failed", delivery=str(delivery_id), worker=self.worker_id
                 )
 
-    async def process(self, claim: Claim) -> None:
-        """Take one claimed delivery as far as it goes now."""
+    async def process(
+        self, claim: Claim, call_ended: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Take one claimed delivery as far as it goes now. `call_ended` (fast path only) is
+        awaited once the network call is over, before its outcome is recorded."""
         if claim.prepared is not None:
-            await self._publish_prepared(claim, claim.prepared)
+            await self._publish_prepared(claim, claim.prepared, call_ended)
             return
         async with self.session_factory() as session:
             delivery = claim.delivery
@@ -624,7 +658,12 @@ class Dispatcher:
         outcome = await self._call_publish(platform, ref, request)
         await self._apply_outcome(session, claim, account, platform, ref, attempt, outcome)
 
-    async def _publish_prepared(self, claim: Claim, attempt: Attempt) -> None:
+    async def _publish_prepared(
+        self,
+        claim: Claim,
+        attempt: Attempt,
+        call_ended: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """The fast path: the Attempt was committed with the claim; make the call and hand the
         outcome to the recorder, which commits it together with others finishing now."""
         delivery = claim.delivery
@@ -659,6 +698,8 @@ class Dispatcher:
         if delivery.attempt_count == 0:
             START_LATENESS.observe(max(0.0, (now - delivery.due_at).total_seconds()))
         outcome = await self._call_publish(platform, ref, request)
+        if call_ended is not None:
+            await call_ended()
 
         async def apply(session: AsyncSession) -> None:
             session.add(delivery)
