@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from postwizard.accounts.models import AccountStatus, SocialAccount
+from postwizard.analytics import job_queue
 from postwizard.analytics.collector import Collector, CollectorConfig, _Group
 from postwizard.analytics.downsampling import thin_old_snapshots
 from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
@@ -488,6 +489,145 @@ async def test_a_batch_takes_a_dead_collectors_jobs_first_and_fills_up_with_due_
     assert len(read) == 3
     assert len(await snapshots(both_app)) == 3
     assert {job.lease_owner for job in await all_jobs(both_app)} == {None}
+
+
+async def test_back_to_back_rounds_collect_everything_once_with_two_collectors(
+    both_app: FastAPI, both_client: ApiClient, clock: Clock, sandbox: CountingSandbox
+) -> None:
+    """`collect_while_due` (what the worker runs): on PostgreSQL each round's write overlaps
+    the next round's claim and reads; every job is still read and written exactly once."""
+    owner = await set_up_owner(both_client)
+    accounts = [
+        await add_sandbox_account(both_client, owner.workspace_id, f"shop{n}") for n in range(4)
+    ]
+    await publish(both_app, both_client, owner, clock, accounts * 5)
+    clock.now += 2 * MINUTE
+    first = make_collector(both_app, clock, worker_id="a", batch=3)
+    second = make_collector(both_app, clock, worker_id="b", batch=3)
+    claimed = await asyncio.gather(first.collect_while_due(), second.collect_while_due())
+    assert sum(claimed) == 20
+    read = [remote_id for _handle, ids in sandbox.post_reads for remote_id in ids]
+    assert sorted(read) == sorted(set(read))
+    assert len(read) == 20
+    assert len(await snapshots(both_app)) == 20
+    jobs = await all_jobs(both_app)
+    assert {(job.state, job.step, job.lease_owner) for job in jobs} == {
+        (MetricJobState.WAITING, 1, None)
+    }
+    assert await first.collect_while_due() == 0
+
+
+class SlowSandbox(CountingSandbox):
+    """Each read takes a minute and a second of the shared clock."""
+
+    def __init__(self, inner: SandboxPlatform, clock: Clock) -> None:
+        super().__init__(inner)
+        self.clock = clock
+
+    async def fetch_post_metrics(
+        self, account: AccountRef, remote_ids: Sequence[str]
+    ) -> list[PostMetrics]:
+        answer = await super().fetch_post_metrics(account, remote_ids)
+        self.clock.now += timedelta(minutes=1, seconds=1)
+        return answer
+
+
+async def test_reads_not_started_half_way_through_the_lease_go_back_to_the_queue(
+    both_app: FastAPI, both_client: ApiClient, clock: Clock, sandbox_url: str
+) -> None:
+    owner = await set_up_owner(both_client)
+    bakery = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    florist = await add_sandbox_account(both_client, owner.workspace_id, "florist")
+    await publish(both_app, both_client, owner, clock, [bakery, florist])
+    clock.now += 2 * MINUTE
+    slow = SlowSandbox(SandboxPlatform(sandbox_url), clock)
+    collector = make_collector(
+        both_app,
+        clock,
+        PlatformRegistry({Network.SANDBOX: slow}),
+        concurrency=1,  # one account at a time: the second waits for the first
+        lease=timedelta(minutes=2),
+    )
+    try:
+        assert await collector.collect_due() == 2
+        # The first account's read ended 61 s into the 2-minute lease: it is written; the
+        # second would have started after half the lease, so it is due again instead.
+        assert len(slow.post_reads) == 1
+        assert len(await snapshots(both_app)) == 1
+        jobs = {job.account_id: job for job in await all_jobs(both_app)}
+        read_account = await account_of(both_app, slow.post_reads[0][0])
+        (unread,) = [job for account_id, job in jobs.items() if account_id != read_account]
+        assert (unread.state, unread.step, unread.due_at, unread.lease_owner) == (
+            MetricJobState.WAITING,
+            0,
+            clock.now,
+            None,
+        )
+        assert jobs[read_account].step == 1
+        assert await collector.collect_due() == 1
+        assert len(await snapshots(both_app)) == 2
+    finally:
+        await slow.aclose()
+
+
+async def account_of(app: FastAPI, handle: str) -> uuid.UUID:
+    async with resources_of(app).session_factory() as session:
+        account_id = await session.scalar(
+            select(SocialAccount.id).where(SocialAccount.handle == handle)
+        )
+    assert account_id is not None
+    return account_id
+
+
+async def test_next_due_is_the_earliest_due_job_or_lease_end_of_a_connected_account(
+    both_app: FastAPI, both_client: ApiClient, clock: Clock
+) -> None:
+    owner = await set_up_owner(both_client)
+    lost = await add_sandbox_account(both_client, owner.workspace_id, "lost")
+    bakery = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    await publish(both_app, both_client, owner, clock, [lost])
+    clock.now += MINUTE
+    await publish(both_app, both_client, owner, clock, [bakery, bakery])
+    clock.now += 10 * MINUTE
+    await publish(both_app, both_client, owner, clock, [bakery])
+    factory = resources_of(both_app).session_factory
+    async with factory() as session:
+        await session.execute(
+            update(SocialAccount)
+            .where(SocialAccount.id == uuid.UUID(lost))
+            .values(status=AccountStatus.NEEDS_RECONNECT)
+        )
+        await session.commit()
+    due = sorted(job.due_at for job in await all_jobs(both_app))
+    # The lost account's job is due first, but it is not claimed until it reconnects.
+    async with factory() as session:
+        assert await job_queue.next_due_at(session) == due[1]
+    # The bakery's first two jobs are claimed: their due time no longer counts, the end of
+    # their lease does (they are claimable again then) when it comes before the third job.
+    for lease_end, expected in ((due[3] - MINUTE, due[3] - MINUTE), (due[3] + MINUTE, due[3])):
+        async with factory() as session:
+            claimed = await job_queue.claim_due_jobs(session, "c", due[2], lease_end, 2)
+            await session.commit()
+        assert len(claimed) == 2
+        async with factory() as session:
+            assert await job_queue.next_due_at(session) == expected
+        async with factory() as session:
+            await session.execute(
+                update(MetricJob)
+                .where(MetricJob.id.in_([job.id for job in claimed]))
+                .values(state=MetricJobState.WAITING, lease_owner=None, lease_expires_at=None)
+            )
+            await session.commit()
+    # Nothing waiting or claimed for a connected account: nothing to wake up for.
+    async with factory() as session:
+        await session.execute(
+            update(MetricJob)
+            .where(MetricJob.account_id == uuid.UUID(bakery))
+            .values(state=MetricJobState.DONE)
+        )
+        await session.commit()
+    async with factory() as session:
+        assert await job_queue.next_due_at(session) is None
 
 
 # --- access, networks without metrics ----------------------------------------------------------

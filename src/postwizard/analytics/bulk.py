@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Table, any_, bindparam, column, func, inse
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.selectable import TableValuedAlias
+from sqlalchemy.sql.selectable import ScalarSelect, TableValuedAlias
 
 
 def is_postgresql(session: AsyncSession) -> bool:
@@ -30,6 +30,17 @@ def one_of(
     if is_postgresql(session):
         return column_ == any_(literal(list(values), type_=ARRAY(column_.type)))
     return column_.in_(list(values))
+
+
+def one_of_selected(
+    session: AsyncSession, column_: ColumnElement[Any], selected: ScalarSelect[Any]
+) -> ColumnElement[bool]:
+    """`column IN (subquery)`; on PostgreSQL `column = ANY(ARRAY(subquery))`: the subquery runs
+    first and its values are looked up one by one in `column`'s index (an IN may be planned
+    as a hash join that reads the whole table)."""
+    if is_postgresql(session):
+        return column_ == any_(func.array(selected, type_=ARRAY(column_.type)))
+    return column_.in_(selected)
 
 
 def rows_of(session: AsyncSession, table: Table, names: Sequence[str]) -> TableValuedAlias:

@@ -29,7 +29,21 @@ class MetricJobState(StrEnum):
 class MetricJob(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "metric_job"
     __table_args__ = (
-        Index("ix_metric_job_state_due_at", "state", "due_at"),
+        # The claims' two range scans (job_queue.py), each over the jobs of one state only: a
+        # claim or a release moves a job from one index to the other, finished jobs are in
+        # neither, and a scan for expired leases stops at the first lease still running.
+        Index(
+            "ix_metric_job_waiting_due_at",
+            "due_at",
+            sqlite_where=text("state = 'waiting'"),
+            postgresql_where=text("state = 'waiting'"),
+        ),
+        Index(
+            "ix_metric_job_claimed_lease_expires_at",
+            "lease_expires_at",
+            sqlite_where=text("state = 'claimed'"),
+            postgresql_where=text("state = 'claimed'"),
+        ),
         # One account-stats job per account (post jobs are unique by delivery).
         Index(
             "uq_metric_job_account_stats",
@@ -42,8 +56,11 @@ class MetricJob(IdMixin, CreatedAtMixin, Base):
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     kind: Mapped[MetricJobKind] = mapped_column(string_enum(MetricJobKind, "metric_job_kind"))
+    # Not indexed on its own (each index costs every claim and release an insertion): account
+    # jobs are found by uq_metric_job_account_stats, post jobs by their delivery; deleting an
+    # account scans the jobs once.
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("social_account.id", ondelete="CASCADE"), index=True
+        ForeignKey("social_account.id", ondelete="CASCADE")
     )
     # Post jobs only: the delivery measured, its post and its id on the network (copied once
     # published, so a collection round never has to read the deliveries).

@@ -12,9 +12,9 @@ from __future__ import annotations
 import operator
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from types import MappingProxyType
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from postwizard.analytics import bulk
 from postwizard.analytics.models import AccountStatsSnapshot, PostMetricSnapshot
-from postwizard.ids import uuid7
+from postwizard.ids import uuid7s
 from postwizard.platforms.protocol import AccountStats, PostMetrics
 from postwizard.realtime.bus import EventBus
 
@@ -47,11 +47,13 @@ _POST_COLUMNS = (
 )
 _ACCOUNT_COLUMNS = ("id", "workspace_id", "account_id", "collected_at", *ACCOUNT_FIELDS)
 _post_numbers = operator.itemgetter(*POST_FIELDS)
+_NOTHING_ELSE: Mapping[str, Any] = MappingProxyType({})
 _account_numbers = operator.itemgetter(*ACCOUNT_FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
-class MeasuredPost:
+# Named tuples rather than dataclasses: a round makes thousands of each, and a tuple is made
+# several times faster than a frozen dataclass.
+class MeasuredPost(NamedTuple):
     """A post job's delivery, as the write path needs it."""
 
     workspace_id: uuid.UUID
@@ -60,15 +62,14 @@ class MeasuredPost:
     post_id: uuid.UUID
 
 
-@dataclass(frozen=True, slots=True)
-class WrittenSnapshot:
+class WrittenSnapshot(NamedTuple):
     workspace_id: uuid.UUID
     account_id: uuid.UUID
     collected_at: datetime
     values: Mapping[str, int | None]
     delivery_id: uuid.UUID | None = None
     post_id: uuid.UUID | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = _NOTHING_ELSE
 
 
 def post_values(metrics: PostMetrics) -> tuple[dict[str, int | None], dict[str, Any]]:
@@ -185,9 +186,10 @@ async def changed_account_snapshots(
 
 async def insert_snapshots(session: AsyncSession, snapshots: Sequence[WrittenSnapshot]) -> None:
     """Insert post and account snapshots: one statement per table for the whole batch."""
+    ids = uuid7s(len(snapshots))
     posts = [
         (
-            uuid7(),
+            id_,
             s.workspace_id,
             s.delivery_id,
             s.account_id,
@@ -195,12 +197,12 @@ async def insert_snapshots(session: AsyncSession, snapshots: Sequence[WrittenSna
             s.extra,
             *_post_numbers(s.values),
         )
-        for s in snapshots
+        for id_, s in zip(ids, snapshots, strict=True)
         if s.delivery_id is not None
     ]
     accounts = [
-        (uuid7(), s.workspace_id, s.account_id, s.collected_at) + _account_numbers(s.values)  # noqa: RUF005
-        for s in snapshots
+        (id_, s.workspace_id, s.account_id, s.collected_at) + _account_numbers(s.values)  # noqa: RUF005
+        for id_, s in zip(ids, snapshots, strict=True)
         if s.delivery_id is None
     ]
     await bulk.insert_rows(session, POST_SNAPSHOT_TABLE, _POST_COLUMNS, posts)

@@ -109,6 +109,7 @@ def serve(
     import uvicorn
 
     from postwizard.app import create_app
+    from postwizard.workers import freeze_startup_objects
 
     settings = load_settings()
     overrides: dict[str, object] = {}
@@ -122,6 +123,7 @@ def serve(
     if settings.is_sqlite:
         migrate_database(settings)
     application = create_app(settings)
+    freeze_startup_objects()  # process-wide: see postwizard/workers.py
     uvicorn.run(
         application,
         host=settings.host,

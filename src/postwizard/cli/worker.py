@@ -18,6 +18,7 @@ from postwizard.observability.logging import configure_logging
 from postwizard.platforms.registry import PlatformRegistry
 from postwizard.publishing.dispatcher import Dispatcher, dispatcher_config, retry_policy
 from postwizard.realtime.bus import create_bus
+from postwizard.workers import freeze_startup_objects
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,7 @@ async def run_worker(settings: Settings) -> None:
             intake=True,
             sender=True,
         )
+        freeze_startup_objects()
         # Both drain on SIGTERM: in-flight calls and collection rounds finish first.
         try:
             await asyncio.gather(dispatcher.run(stop), collector.run(stop))
