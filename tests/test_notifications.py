@@ -155,7 +155,9 @@ async def test_a_burst_of_events_gives_each_person_what_they_chose(
     texts = ["Rye on Monday", "Croissants on Tuesday"]
     post_ids = []
     for text in texts:
-        created = await client.post(posts, json={"text": text, "targets": [{"account_id": account}]})
+        created = await client.post(
+            posts, json={"text": text, "targets": [{"account_id": account}]}
+        )
         post_ids.append(created.json()["id"])
     async with ApiClient.for_app(app) as editor_api:
         editor = await sign_up_by_invitation(
@@ -190,9 +192,7 @@ async def test_a_burst_of_events_gives_each_person_what_they_chose(
         editors = (await wait_for_feed(editor_api, editor, 1))["items"]
         await asyncio.sleep(0.2)  # nothing more arrives
         assert len((await feed(client, owner))["items"]) == 21
-        assert [n["type"] for n in (await feed(editor_api, editor))["items"]] == [
-            "delivery.failed"
-        ]
+        assert [n["type"] for n in (await feed(editor_api, editor))["items"]] == ["delivery.failed"]
     assert editors[0]["body"] == "“Rye on Monday”: Image too large"
     bodies = sorted(n["body"] for n in owners if n["type"] == "post.published")
     assert bodies == sorted(f"“{texts[n % 2]}” was published." for n in range(20))
