@@ -41,7 +41,7 @@ from postwizard.accounts.credentials import (
     merge_credentials,
 )
 from postwizard.accounts.models import AccountStatus, SocialAccount
-from postwizard.analytics import bulk, job_queue
+from postwizard.analytics import job_queue
 from postwizard.analytics.downsampling import thin_old_snapshots
 from postwizard.analytics.job_queue import ClaimedJob, NextStep
 from postwizard.analytics.jobs import MetricJobKind, MetricJobState
@@ -55,6 +55,7 @@ from postwizard.analytics.snapshot_writer import (
     insert_snapshots,
 )
 from postwizard.config import Settings
+from postwizard.db import bulk
 from postwizard.db.base import utcnow
 from postwizard.errors import PostWizardError
 from postwizard.platforms.networks import Network

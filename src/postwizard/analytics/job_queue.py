@@ -24,8 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import AccountStatus, SocialAccount
-from postwizard.analytics import bulk
 from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
+from postwizard.db import bulk
 from postwizard.db.base import utcnow
 from postwizard.ids import uuid7
 from postwizard.platforms.networks import Network

@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from postwizard.analytics import bulk
 from postwizard.analytics.models import AccountStatsSnapshot, PostMetricSnapshot
+from postwizard.db import bulk
 from postwizard.ids import uuid7s
 from postwizard.platforms.protocol import AccountStats, PostMetrics
 from postwizard.realtime.bus import EventBus

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import SocialAccount
-from postwizard.analytics.bulk import one_of
+from postwizard.db.bulk import one_of
 from postwizard.media.models import Media, MediaKind
 from postwizard.media.public_urls import PublicMediaUrls
 from postwizard.media.storage import MediaStorage

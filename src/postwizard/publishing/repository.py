@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from postwizard.analytics.bulk import one_of
+from postwizard.db.bulk import one_of
 from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing.models import (
     CLAIMABLE,

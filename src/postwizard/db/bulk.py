@@ -1,4 +1,4 @@
-"""Statements over thousands of rows at once, as the collector's rounds need them.
+"""Statements over many rows at once: the collector's rounds, the dispatcher's batches.
 
 On PostgreSQL a batch travels as one array per column: `= ANY(:ids)` instead of an IN list of
 thousands of parameters, and `unnest(:a, :b, ...)` as the rows of one INSERT … SELECT or
