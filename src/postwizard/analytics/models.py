@@ -22,11 +22,12 @@ class PostMetricSnapshot(IdMixin, Base):
         Index("ix_post_metric_snapshot_workspace_id_collected_at", "workspace_id", "collected_at"),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("delivery.id", ondelete="CASCADE"))
-    account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("social_account.id", ondelete="CASCADE"), index=True
-    )
+    # Copies of the delivery's, for the dashboards' queries: no foreign keys of their own
+    # (migration 0017). Deleting a workspace or an account deletes its deliveries, and so
+    # their snapshots; the extra checks cost every ingested row two lookups.
+    workspace_id: Mapped[uuid.UUID]
+    account_id: Mapped[uuid.UUID]
     collected_at: Mapped[datetime]
     impressions: Mapped[int | None] = mapped_column(BigInteger, default=None)
     likes: Mapped[int | None] = mapped_column(BigInteger, default=None)
