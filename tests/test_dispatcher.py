@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.api.resources import resources_of
 from postwizard.platforms.networks import Network
@@ -242,6 +243,32 @@ async def test_outcomes_recorded_together_after_a_takeover_record_nothing(
         assert outcomes == [AttemptOutcome.UNKNOWN, AttemptOutcome.RECONCILED_FOUND]
     record = await sandbox_record(both_client)
     assert (record["posts"], record["duplicates"]) == (2, [])
+
+
+async def test_a_post_settled_while_its_outcome_commits_is_settled_again(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    """The settle loop may run between an outcome's recording and its commit: it then sees
+    the old states, so the post must be settled again after the commit (not a minute later
+    by the sweep)."""
+    owner = await set_up_owner(both_client)
+    account = await add_sandbox_account(both_client, owner.workspace_id, "bakery")
+    post_id = await schedule(both_client, owner, account, when)
+    dispatcher = make_dispatcher(both_app, Clock(when))
+    plan_collections = dispatcher._plan_collections
+    settled_in_between = []
+
+    async def settle_first(session: AsyncSession) -> None:
+        settled_in_between.append(set(dispatcher._dirty_posts))
+        await dispatcher.settle_posts()  # its own session: the outcome is not committed yet
+        await plan_collections(session)
+
+    dispatcher._plan_collections = settle_first  # type: ignore[method-assign]
+    assert await run_round(dispatcher) == 1
+    assert settled_in_between  # the hook ran inside the recording transaction
+    assert (await delivery_of(both_app, post_id)).state == DeliveryState.PUBLISHED
+    post = await both_client.get(f"/api/v1/workspaces/{owner.workspace_id}/posts/{post_id}")
+    assert post.json()["status"] == "published"
 
 
 async def test_revoked_access_fails_the_delivery_and_flags_the_account(

@@ -83,6 +83,10 @@ DAILY_POST_CAPS: dict[Network, int] = {Network.INSTAGRAM: 50, Network.THREADS: 2
 TO_CHECK = "postwizard.to_check"
 # Deliveries a session marks published, for `_plan_collections` (in `session.info`).
 PUBLISHED_NOW = "postwizard.published_now"
+# Posts whose deliveries a session finishes (in `session.info`): settled once it has committed.
+# Marked before the commit, a post could be settled from the old states in between and then
+# never again (until the sweep a minute later).
+FINISHED_POSTS = "postwizard.finished_posts"
 # Events after which there may be new due work.
 WAKING_EVENTS = frozenset({"post.scheduled", "post.updated", "posts.imported", "delivery.retry"})
 
@@ -176,7 +180,12 @@ class Dispatcher:
         self.pacer = Pacer(self.config.pacing)
         # Decrypted credentials by stored value (`_credentials`): one decryption per account.
         self._decrypted: dict[bytes | None, dict[str, str]] = {}
-        self.recorder = Recorder(session_factory, bus, before_commit=self._before_commit)
+        self.recorder = Recorder(
+            session_factory,
+            bus,
+            before_commit=self._before_commit,
+            after_commit=self._settle_when_committed,
+        )
         # Posts whose deliveries changed: their state is derived in one batch (`settle_posts`).
         self._dirty_posts: set[uuid.UUID] = set()
         # Set when a claim shows a worker stopped mid-call: it may also have left posts unsettled.
@@ -945,7 +954,7 @@ class Dispatcher:
         delivery.lease_expires_at = None
         if next_attempt_at is not None:
             delivery.next_attempt_at = next_attempt_at
-        self._dirty_posts.add(delivery.post_id)
+        session.info.setdefault(FINISHED_POSTS, set()).add(delivery.post_id)
         queue_event(
             session,
             delivery.workspace_id,
@@ -961,8 +970,13 @@ class Dispatcher:
             return  # the recorder commits the batch and publishes its events
         await self._plan_collections(session)
         await session.commit()
+        self._settle_when_committed(session)
         for event in take_pending_events(session):
             await self.bus.publish(event.workspace_id, event.type, event.data)
+
+    def _settle_when_committed(self, session: AsyncSession) -> None:
+        """After a commit: the posts whose deliveries it finished are settled next."""
+        self._dirty_posts |= session.info.pop(FINISHED_POSTS, set())
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
         started = self.clock()

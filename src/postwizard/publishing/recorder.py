@@ -35,12 +35,15 @@ class Recorder:
         *,
         linger_seconds: float = 0.003,
         before_commit: Apply | None = None,
+        after_commit: Callable[[AsyncSession], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.bus = bus
         self.linger_seconds = linger_seconds
         # Runs once per batch, after its outcomes were applied: work done once for all of them.
         self.before_commit = before_commit
+        # Runs once per batch right after its commit (before its events are published).
+        self.after_commit = after_commit
         self._pending: list[tuple[Apply, asyncio.Future[None]]] = []
         self._leading = False
 
@@ -91,6 +94,8 @@ class Recorder:
             if self.before_commit is not None:
                 await self.before_commit(session)
             await session.commit()
+            if self.after_commit is not None:
+                self.after_commit(session)
             events = take_pending_events(session)
         for event in events:
             await self.bus.publish(event.workspace_id, event.type, event.data)
