@@ -271,6 +271,50 @@ async def test_a_post_settled_while_its_outcome_commits_is_settled_again(
     assert post.json()["status"] == "published"
 
 
+async def test_claims_resume_when_outcomes_waiting_for_a_slow_commit_are_recorded(
+    both_app: FastAPI, both_client: ApiClient, when: datetime
+) -> None:
+    """Finished calls whose outcomes wait for the commit fill the dispatcher up to its bound;
+    once they are recorded, it claims again (no call ended meanwhile to wake it)."""
+    owner = await set_up_owner(both_client)
+    accounts = [
+        await add_sandbox_account(both_client, owner.workspace_id, handle)
+        for handle in ("bakery", "florist", "grocer")
+    ]
+    post_ids = [await schedule(both_client, owner, account, when) for account in accounts]
+    dispatcher = make_dispatcher(both_app, Clock(when), concurrency=1)
+    plan_collections = dispatcher._plan_collections
+    database_back = asyncio.Event()
+
+    async def slow_commit(session: AsyncSession) -> None:
+        await database_back.wait()
+        await plan_collections(session)
+
+    dispatcher._plan_collections = slow_commit  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    try:
+        for _ in range(250):  # two calls made, both outcomes waiting: the bound is reached
+            if (await sandbox_record(both_client))["posts"] == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert (await sandbox_record(both_client))["posts"] == 2
+        database_back.set()
+        for _ in range(250):
+            states = {(await delivery_of(both_app, post_id)).state for post_id in post_ids}
+            if states == {DeliveryState.PUBLISHED}:
+                break
+            await asyncio.sleep(0.02)
+        assert states == {DeliveryState.PUBLISHED}
+    finally:
+        database_back.set()
+        stop.set()
+        dispatcher.wake()
+        await asyncio.wait_for(running, 10)
+    record = await sandbox_record(both_client)
+    assert (record["posts"], record["duplicates"]) == (3, [])
+
+
 async def test_revoked_access_fails_the_delivery_and_flags_the_account(
     app: FastAPI, client: ApiClient, when: datetime
 ) -> None:

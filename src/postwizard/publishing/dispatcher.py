@@ -170,7 +170,7 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         # Tasks of `_in_flight` that have not finished their network call yet: the claim takes
         # what `concurrency` leaves free of these (an outcome waiting for the recorder's commit
-        # holds no slot); `_call_ended` is set whenever one ends.
+        # holds no slot); `_call_ended` is set whenever a call or a task ends.
         self._calling: set[asyncio.Task[None]] = set()
         self._call_ended = asyncio.Event()
         self._wake = asyncio.Event()
@@ -258,8 +258,11 @@ class Dispatcher:
         return len(claims)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
+        """A task ended: its call if still counted, and its place among the outcomes waiting
+        for a commit, are free (either may be what `dispatch_due` waits for)."""
         self._in_flight.discard(task)
-        self._call_ended_for(task)
+        self._calling.discard(task)
+        self._call_ended.set()
 
     def _call_ended_for(self, task: asyncio.Task[None] | None) -> None:
         if task in self._calling:
