@@ -230,10 +230,9 @@ class Dispatcher:
         busy worker, so up to half as many again are claimed ahead and wait for a slot: a call
         that ends hands its slot on at once instead of leaving it idle until the next round."""
         concurrency = self.config.concurrency
-        ahead = concurrency // 2
         free = min(
-            concurrency + ahead - len(self._calling),
-            2 * concurrency + ahead - len(self._in_flight),
+            concurrency + concurrency // 2 - len(self._calling),
+            self._most_in_flight() - len(self._in_flight),
         )
         if free <= 0:
             self._call_ended.clear()
@@ -258,11 +257,18 @@ class Dispatcher:
         return len(claims)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        """A task ended: its call if still counted, and its place among the outcomes waiting
-        for a commit, are free (either may be what `dispatch_due` waits for)."""
+        """A task ended: its call, if still counted, is free, and so is its place in flight;
+        `dispatch_due` may wait for either (the second only when every place was taken)."""
+        full = len(self._in_flight) >= self._most_in_flight()
         self._in_flight.discard(task)
-        self._calling.discard(task)
-        self._call_ended.set()
+        if task in self._calling or full:
+            self._calling.discard(task)
+            self._call_ended.set()
+
+    def _most_in_flight(self) -> int:
+        """Tasks at most: the calls and those claimed ahead, and as many finished calls as
+        `concurrency` waiting for their commit."""
+        return 2 * self.config.concurrency + self.config.concurrency // 2
 
     def _call_ended_for(self, task: asyncio.Task[None] | None) -> None:
         if task in self._calling:
