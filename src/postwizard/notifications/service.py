@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.credentials import derived_fernet
@@ -33,6 +32,7 @@ from postwizard.notifications.models import (
     PushSubscription,
     WebhookEndpoint,
 )
+from postwizard.posts import repository as posts_repository
 from postwizard.posts.models import Post
 from postwizard.realtime.events import Event, queue_event
 from postwizard.workspaces.models import Role
@@ -88,10 +88,8 @@ class _Reads:
 
     async def post(self, post_id: uuid.UUID) -> Post | None:
         if self._posts is None:
-            self._posts = {}
-            if self._post_ids:
-                posts = await self.session.scalars(select(Post).where(Post.id.in_(self._post_ids)))
-                self._posts = {post.id: post for post in posts}
+            posts = await posts_repository.posts_by_ids(self.session, self._post_ids)
+            self._posts = {post.id: post for post in posts}
         return self._posts.get(post_id)
 
     async def members(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postwizard.accounts.models import SocialAccount
 from postwizard.api.pagination import PageParams, paginate
+from postwizard.db.bulk import one_of
 from postwizard.media.models import Media
 from postwizard.platforms.limits import MediaFacts
 from postwizard.platforms.networks import Network
@@ -44,6 +45,13 @@ class PostParts:
     post: Post
     targets: list[tuple[PostTarget, SocialAccount]] = field(default_factory=list)
     media_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+async def posts_by_ids(session: AsyncSession, post_ids: Collection[uuid.UUID]) -> Sequence[Post]:
+    """The posts with these ids (one query for a whole batch)."""
+    if not post_ids:
+        return []
+    return (await session.scalars(select(Post).where(one_of(session, Post.id, post_ids)))).all()
 
 
 async def post_in_workspace(

@@ -117,10 +117,6 @@ async def deliveries_of_posts(
     return grouped
 
 
-async def posts_by_ids(session: AsyncSession, post_ids: Collection[uuid.UUID]) -> Sequence[Post]:
-    return (await session.scalars(select(Post).where(one_of(session, Post.id, post_ids)))).all()
-
-
 async def posts_to_settle(session: AsyncSession) -> Sequence[uuid.UUID]:
     """Posts still marked scheduled or publishing whose deliveries have all finished: their
     state was not derived yet (the worker that finished the last one stopped first)."""

@@ -151,7 +151,7 @@ async def settle_posts(session: AsyncSession, post_ids: Collection[uuid.UUID]) -
     """`settle_post` for a batch: three queries (deliveries, posts, notes), whatever its size."""
     deliveries = await repository.deliveries_of_posts(session, post_ids)
     notes = await notes_repository.notes_of_posts(session, post_ids)
-    for post in await repository.posts_by_ids(session, post_ids):
+    for post in await posts_repository.posts_by_ids(session, post_ids):
         await apply_derived_status(
             session, post, deliveries.get(post.id, []), notes.get(post.id, [])
         )
