@@ -173,6 +173,11 @@ class Dispatcher:
         # holds no slot); `_call_ended` is set whenever a call or a task ends.
         self._calling: set[asyncio.Task[None]] = set()
         self._call_ended = asyncio.Event()
+        # Calls and deliveries claimed ahead of a slot; and all tasks, with as many finished
+        # calls again waiting for their commit (`dispatch_due`).
+        concurrency = self.config.concurrency
+        self._most_calling = concurrency + concurrency // 2
+        self._most_in_flight = self._most_calling + concurrency
         self._wake = asyncio.Event()
         self.media_storage = media_storage
         # Signed links to each medium for networks that fetch media by URL (Instagram, Threads).
@@ -229,10 +234,9 @@ class Dispatcher:
         claims down instead of piling up work). A claim round takes tens of milliseconds on a
         busy worker, so up to half as many again are claimed ahead and wait for a slot: a call
         that ends hands its slot on at once instead of leaving it idle until the next round."""
-        concurrency = self.config.concurrency
         free = min(
-            concurrency + concurrency // 2 - len(self._calling),
-            self._most_in_flight() - len(self._in_flight),
+            self._most_calling - len(self._calling),
+            self._most_in_flight - len(self._in_flight),
         )
         if free <= 0:
             self._call_ended.clear()
@@ -259,16 +263,11 @@ class Dispatcher:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         """A task ended: its call, if still counted, is free, and so is its place in flight;
         `dispatch_due` may wait for either (the second only when every place was taken)."""
-        full = len(self._in_flight) >= self._most_in_flight()
+        full = len(self._in_flight) >= self._most_in_flight
         self._in_flight.discard(task)
-        if task in self._calling or full:
-            self._calling.discard(task)
+        self._call_ended_for(task)
+        if full:
             self._call_ended.set()
-
-    def _most_in_flight(self) -> int:
-        """Tasks at most: the calls and those claimed ahead, and as many finished calls as
-        `concurrency` waiting for their commit."""
-        return 2 * self.config.concurrency + self.config.concurrency // 2
 
     def _call_ended_for(self, task: asyncio.Task[None] | None) -> None:
         if task in self._calling:
