@@ -14,7 +14,6 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
-    literal_column,
     or_,
     select,
     update,
@@ -27,6 +26,7 @@ from postwizard.accounts.models import AccountStatus, SocialAccount
 from postwizard.analytics.jobs import MetricJob, MetricJobKind, MetricJobState
 from postwizard.db import bulk
 from postwizard.db.base import utcnow
+from postwizard.db.partial_indexes import in_index
 from postwizard.ids import uuid7
 from postwizard.platforms.networks import Network
 from postwizard.platforms.registry import PlatformRegistry
@@ -168,7 +168,7 @@ async def ensure_account_jobs(session: AsyncSession, now: datetime, limit: int =
         .where(
             MetricJob.account_id == SocialAccount.id,
             # Written out, so that the partial index uq_metric_job_account_stats answers it.
-            MetricJob.kind == literal_column(f"'{MetricJobKind.ACCOUNT.value}'"),
+            in_index(MetricJob.kind, [MetricJobKind.ACCOUNT]),
         )
         .exists()
     )
@@ -213,7 +213,7 @@ def _connected_account() -> ColumnElement[bool]:
 def _in_state(state: MetricJobState) -> ColumnElement[bool]:
     """`state = '<state>'` written out in the SQL, not a parameter: only then can the planner
     (SQLite's, and PostgreSQL's generic plans) use the partial index of that state."""
-    return JOB_TABLE.c.state == literal_column(f"'{state.value}'")
+    return in_index(JOB_TABLE.c.state, [state])
 
 
 # What a claim takes: claims whose collector's lease ran out (it died or hung), then due waiting

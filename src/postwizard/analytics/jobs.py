@@ -9,10 +9,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postwizard.db.base import Base, CreatedAtMixin, IdMixin, string_enum
+from postwizard.db.partial_indexes import index_condition
 
 
 class MetricJobKind(StrEnum):
@@ -35,22 +36,22 @@ class MetricJob(IdMixin, CreatedAtMixin, Base):
         Index(
             "ix_metric_job_waiting_due_at",
             "due_at",
-            sqlite_where=text("state = 'waiting'"),
-            postgresql_where=text("state = 'waiting'"),
+            sqlite_where=index_condition("state", [MetricJobState.WAITING]),
+            postgresql_where=index_condition("state", [MetricJobState.WAITING]),
         ),
         Index(
             "ix_metric_job_claimed_lease_expires_at",
             "lease_expires_at",
-            sqlite_where=text("state = 'claimed'"),
-            postgresql_where=text("state = 'claimed'"),
+            sqlite_where=index_condition("state", [MetricJobState.CLAIMED]),
+            postgresql_where=index_condition("state", [MetricJobState.CLAIMED]),
         ),
         # One account-stats job per account (post jobs are unique by delivery).
         Index(
             "uq_metric_job_account_stats",
             "account_id",
             unique=True,
-            sqlite_where=text("kind = 'account'"),
-            postgresql_where=text("kind = 'account'"),
+            sqlite_where=index_condition("kind", [MetricJobKind.ACCOUNT]),
+            postgresql_where=index_condition("kind", [MetricJobKind.ACCOUNT]),
         ),
     )
 

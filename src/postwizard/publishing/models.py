@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from postwizard.db.base import Base, CreatedAtMixin, IdMixin, string_enum, utcnow
+from postwizard.db.partial_indexes import index_condition
 
 
 class DeliveryState(StrEnum):
@@ -28,10 +29,8 @@ class DeliveryState(StrEnum):
 CLAIMABLE = (DeliveryState.SCHEDULED, DeliveryState.RETRY_WAIT, DeliveryState.UNKNOWN)
 # The same, as the condition of the partial index `ix_delivery_due`. A query uses a partial
 # index only when its WHERE repeats the condition with literal values (SQLite compares the
-# terms; PostgreSQL cannot prove it from a parameter), see `publishing.repository`.
-CLAIMABLE_CONDITION = text(
-    "state IN (" + ", ".join(f"'{state.value}'" for state in CLAIMABLE) + ")"
-)
+# terms; PostgreSQL cannot prove it from a parameter), see `db/partial_indexes.py`.
+CLAIMABLE_CONDITION = index_condition("state", CLAIMABLE)
 FINAL = frozenset(
     {DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.CANCELLED, DeliveryState.MISSED}
 )

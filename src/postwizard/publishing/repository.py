@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
 from postwizard.db.bulk import one_of
+from postwizard.db.partial_indexes import in_index
 from postwizard.posts.models import Post, PostStatus
 from postwizard.publishing.models import (
     CLAIMABLE,
@@ -31,12 +31,9 @@ def _lease_ran_out(now: datetime) -> ColumnElement[bool]:
 
 
 def _claimable() -> ColumnElement[bool]:
-    """`state IN ('scheduled', …)` with the states written into the SQL, as the partial index
-    `ix_delivery_due` (claimable deliveries in due order) needs to be used."""
-    states: BindParameter[list[DeliveryState]] = bindparam(
-        "claimable", list(CLAIMABLE), expanding=True, literal_execute=True
-    )
-    return Delivery.state.in_(states)
+    """Claimable, as the partial index `ix_delivery_due` (claimable deliveries in due order)
+    needs it written to be used."""
+    return in_index(Delivery.state, CLAIMABLE)
 
 
 def _due_claimable(now: datetime) -> ColumnElement[bool]:
