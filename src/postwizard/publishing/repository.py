@@ -81,17 +81,20 @@ async def claim_due(
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the dispatcher next has something to do (to sleep until then): the earliest due
     claimable delivery or lease expiry, each the first entry of an index."""
-    due = await session.scalar(
+    due = (
         select(Delivery.next_attempt_at)
         .where(_claimable())
         .order_by(Delivery.next_attempt_at)
         .limit(1)
+        .scalar_subquery()
     )
-    lease = await session.scalar(
-        select(func.min(Delivery.lease_expires_at)).where(Delivery.state == DeliveryState.CLAIMED)
+    lease = (
+        select(func.min(Delivery.lease_expires_at))
+        .where(Delivery.state == DeliveryState.CLAIMED)
+        .scalar_subquery()
     )
-    moments = [moment for moment in (due, lease) if moment is not None]
-    return min(moments) if moments else None
+    moments = (await session.execute(select(due, lease))).one()
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 async def deliveries_of_post(session: AsyncSession, post_id: uuid.UUID) -> Sequence[Delivery]:
